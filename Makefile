@@ -1,0 +1,36 @@
+# SAC: `make run` serves the app on the demo; `make test` runs every check.
+PY      := .venv/bin/python
+PIP     := .venv/bin/pip
+DB      ?= data/sac.duckdb
+PORT    ?= 8501
+
+.PHONY: run test venv demo lint bench clean
+
+.venv/.installed: requirements.txt
+	python3 -m venv .venv
+	$(PIP) install --quiet --upgrade pip
+	$(PIP) install --quiet -r requirements.txt
+	touch $@
+
+venv: .venv/.installed
+
+$(DB): | venv
+	SAC_DB_PATH=$(DB) $(PY) -m sac demo
+
+demo: venv
+	SAC_DB_PATH=$(DB) $(PY) -m sac demo --force
+
+run: venv $(DB)
+	SAC_DB_PATH=$(DB) $(PY) -m streamlit run app.py --server.port $(PORT)
+
+lint: venv
+	$(PY) -m ruff check sac pages tests bench app.py
+
+test: venv lint
+	$(PY) -m pytest -q
+
+bench: venv
+	$(PY) bench/run.py
+
+clean:
+	rm -rf .venv $(DB) $(DB).wal
