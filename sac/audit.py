@@ -29,8 +29,8 @@ def record(cur: duckdb.DuckDBPyConnection, actor: str, action: str, target: str 
 
 
 def entries(store, action: str | None = None, limit: int | None = None) -> pd.DataFrame:
-    """The log, newest first: entry_id, at, actor, action, target, details."""
-    sql = "SELECT entry_id, at, actor, action, target, details FROM audit_log"
+    """The log, newest first: entry_id, occurred_at, actor, action, target, details."""
+    sql = "SELECT entry_id, occurred_at, actor, action, target, details FROM audit_log"
     params: list = []
     if action:
         sql += " WHERE action = ?"

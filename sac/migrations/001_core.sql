@@ -256,7 +256,7 @@ GROUP BY indicator_id, unit_code, period;
 CREATE SEQUENCE audit_log_seq START 1;
 CREATE TABLE audit_log (
     entry_id   BIGINT PRIMARY KEY DEFAULT nextval('audit_log_seq'),
-    at         TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    occurred_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
     actor      VARCHAR NOT NULL,         -- user name, 'cli:<os user>', or 'anonymous'
     action     VARCHAR NOT NULL,         -- 'sign_in', 'sign_in_failed', 'upload', 'rollback', ...
     target     VARCHAR,                  -- what it acted on: a batch id, a user name, a version

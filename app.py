@@ -1,0 +1,36 @@
+"""SAC: the frame and router. Registers the pages the signed-in role may use and runs the chosen one."""
+
+import streamlit as st
+
+from sac.i18n import LANGUAGE_NAMES, LANGUAGES
+from sac.pages_registry import pages_for
+from sac.ui import auth, lang
+
+st.set_page_config(page_title="SAC", page_icon=":material/insights:", layout="wide")
+
+user = auth.current_user()
+
+with st.sidebar:
+    current = lang.lang()
+    chosen = st.selectbox(lang.tr("common.language"), LANGUAGES, index=LANGUAGES.index(current),
+                          format_func=LANGUAGE_NAMES.get, key="sac_lang_select")
+    if chosen != current:
+        lang.set_lang(chosen)
+        auth.remember_language(user, chosen)
+        st.rerun()
+
+if user is None:
+    nav = st.navigation([st.Page(auth.sign_in_page, title=lang.tr("auth.sign_in"), icon=":material/login:",
+                                 url_path="sign-in")])
+else:
+    sections: dict[str, list] = {}
+    for spec in pages_for(user.role):
+        sections.setdefault(lang.tr(spec.section), []).append(
+            st.Page(spec.path, title=lang.tr(spec.title_key), icon=spec.icon, default=spec.default))
+    sections.setdefault(lang.tr("nav.section_account"), []).append(
+        st.Page("pages/account.py", title=lang.tr("nav.account"), icon=":material/person:"))
+    nav = st.navigation(sections)
+    with st.sidebar:
+        auth.sidebar_account(user)
+
+nav.run()

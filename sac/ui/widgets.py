@@ -1,0 +1,106 @@
+"""Widgets every page uses: URL-bound filters, downloads, empty states, charts.
+
+Filters live in the URL: ``select("period", options, ...)`` reads ``?period=``
+to choose the initial value and writes the chosen code back, so a copied link
+opens the same view. Codes (never translated labels) go into the URL, so a link
+works whatever the reader's language.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import pandas as pd
+import streamlit as st
+
+from sac import export
+from sac.ui.lang import tr
+
+
+def _url_value(param: str):
+    return st.query_params.get(param)
+
+
+def select(label: str, options: Sequence, param: str, *, default=None,
+           format_func: Callable | None = None, container=st, help: str | None = None):
+    """A selectbox bound to the query parameter ``param`` (by the option's ``str``)."""
+    options = list(options)
+    if not options:
+        return None
+    by_code = {str(o): i for i, o in enumerate(options)}
+    wanted = _url_value(param)
+    if wanted in by_code:
+        index = by_code[wanted]
+    elif default is not None and str(default) in by_code:
+        index = by_code[str(default)]
+    else:
+        index = 0
+    key = f"url_{param}"
+    if key in st.session_state and st.session_state[key] not in options:
+        del st.session_state[key]
+    if wanted in by_code and st.session_state.get(f"_url_seen_{param}") != wanted:
+        # The URL changed under us (a link was followed): let it win over the old widget state.
+        st.session_state[key] = options[by_code[wanted]]
+    value = container.selectbox(label, options, index=index, key=key,
+                                format_func=format_func or str, help=help)
+    st.query_params[param] = str(value)
+    st.session_state[f"_url_seen_{param}"] = str(value)
+    return value
+
+
+def radio(label: str, options: Sequence, param: str, *, default=None,
+          format_func: Callable | None = None, container=st, horizontal: bool = True):
+    """A radio bound to the query parameter ``param``."""
+    options = list(options)
+    by_code = {str(o): i for i, o in enumerate(options)}
+    wanted = _url_value(param)
+    index = by_code.get(wanted, by_code.get(str(default), 0))
+    key = f"url_{param}"
+    if wanted in by_code and st.session_state.get(f"_url_seen_{param}") != wanted:
+        st.session_state[key] = options[by_code[wanted]]
+    value = container.radio(label, options, index=index, key=key,
+                            format_func=format_func or str, horizontal=horizontal)
+    st.query_params[param] = str(value)
+    st.session_state[f"_url_seen_{param}"] = str(value)
+    return value
+
+
+def download_table(df: pd.DataFrame, file_stem: str, *, key: str | None = None,
+                   title: str | None = None, note: str | None = None) -> None:
+    """Two buttons side by side: CSV (UTF-8 with BOM) and a formatted XLSX."""
+    key = key or file_stem
+    c1, c2, _ = st.columns([1, 1, 4])
+    c1.download_button(tr("common.download_csv"), export.to_csv_bytes(df), file_name=f"{file_stem}.csv",
+                       mime="text/csv", key=f"{key}_csv", icon=":material/download:", on_click="ignore")
+    c2.download_button(tr("common.download_xlsx"), export.to_xlsx_bytes(df, title=title, note=note),
+                       file_name=f"{file_stem}.xlsx",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       key=f"{key}_xlsx", icon=":material/table_view:", on_click="ignore")
+
+
+def empty_state(what: str) -> None:
+    """Say what is missing and where to upload it, instead of an empty chart."""
+    st.info(tr("common.empty_state", what=what), icon=":material/inbox:")
+
+
+def chart(fig, file_stem: str, *, key: str | None = None, on_select=None, selection_mode=None):
+    """A plotly chart whose toolbar downloads a PNG named ``file_stem``."""
+    config = {
+        "displaylogo": False,
+        "toImageButtonOptions": {"format": "png", "filename": file_stem, "scale": 2},
+    }
+    kwargs = {"key": key or f"chart_{file_stem}", "config": config, "width": "stretch"}
+    if on_select is not None:
+        kwargs["on_select"] = on_select
+        if selection_mode:
+            kwargs["selection_mode"] = selection_mode
+    return st.plotly_chart(fig, **kwargs)
+
+
+def methodology_badge(version: int) -> None:
+    st.caption(tr("common.methodology_version", version=version))
+
+
+def page_link_params(page: str, label: str, params: dict, *, icon: str | None = None) -> None:
+    """A link to ``page`` with query parameters (st.page_link takes them as ``query_params``)."""
+    st.page_link(page, label=label, icon=icon, query_params={k: str(v) for k, v in params.items()})
