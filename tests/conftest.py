@@ -1,0 +1,42 @@
+"""Shared fixtures: one demo database built once per test session (the same builder as `python -m sac demo`)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+TODAY = dt.date(2026, 11, 23)
+
+
+@pytest.fixture(scope="session")
+def demo_db_path(tmp_path_factory) -> Path:
+    """A demo database file built once; tests must not write to it (copy it with `writable_demo_db`)."""
+    from sac.demo import build_demo
+    from sac.store import Store
+
+    path = tmp_path_factory.mktemp("demo") / "sac.duckdb"
+    with Store(path) as s:
+        build_demo(s, today=TODAY)
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_store(demo_db_path):
+    """A read-write Store on the shared demo file (read from it only)."""
+    from sac.store import Store
+
+    s = Store(demo_db_path)
+    yield s
+    s.close()
+
+
+@pytest.fixture
+def app_env(demo_db_path, monkeypatch):
+    """Environment for AppTest: the app reads the demo database."""
+    monkeypatch.setenv("SAC_DB_PATH", str(demo_db_path))
+    monkeypatch.chdir(ROOT)
+    return os.environ
