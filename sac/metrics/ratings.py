@@ -1,0 +1,408 @@
+"""Comparative rating of units on KNI (Rules para 34): METHODOLOGY.md section 3.
+
+Pure core :func:`rate` works on a units x indicators matrix in numpy, so the
+robustness draws are matrix products (draws x indicators weights against units x
+indicators scores), not loops. Store wrappers: :func:`rate_units`, :func:`rank_history`.
+
+Definitions this module commits to (where the spec leaves room):
+
+- **The comparison** is every unit and indicator present in the input cells. An
+  indicator is *in play* when at least one unit has a value for it (plan-fulfilment:
+  a score, i.e. plan and fact; level: a fact; goalposts: a fact and both goalposts).
+  Coverage's denominator is the weight of the indicators in play, its numerator the
+  weight of those the unit has a value for. A missing value is left out of both the
+  unit's mean and its coverage numerator: never counted as zero.
+- **Coverage** ``>= coverage_min`` (0.8) is rated; the comparison is made with a 1e-9
+  tolerance so 4/5 counts as 0.8. Below it: ``rated`` False, ``rank`` NA, coverage shown.
+- **Level normalisation** is computed over the units in the comparison (rated or not):
+  min-max (all equal -> 100), z-score (population sd, rescaled by the normal CDF; all
+  equal -> 100 as for min-max), goalposts ``100*clip((x-L)/(U-L), 0, 1)`` with L, U the
+  passport's goalpost_low/high for up; for down ``100*clip((U-x)/(U-L), 0, 1)``; an
+  indicator without both goalposts (or with U <= L) is not in play.
+- **Geometric** aggregation floors every score at ``geometric_floor`` (1) before the
+  weighted log-mean.
+- **Ties**: R rounded to ``tie_decimals`` (1); competition ranking 1, 2, 2, 4;
+  ``rank_label`` '=2' for shared ranks.
+- **Robustness band**: ``draws`` (500) draws from ``numpy.random.default_rng(seed)``; each
+  draw multiplies every weight by U[weight_low, weight_high] and picks arithmetic or
+  geometric with probability 1/2. The rated set is the point rating's; in each draw the
+  rated units are re-scored (same rounding, competition ranks). ``rank_median`` is the
+  median over draws; ``rank_p05``/``rank_p95`` are the 5th and 95th percentiles
+  (numpy 'lower'/'higher', so they are ranks that occurred) **widened to include the
+  point rank** when it falls outside, so the band always contains the point rank by
+  construction; ``band_widened`` says when that happened. Two units are *clearly apart*
+  when their bands do not overlap (``overlaps_with`` counts the others whose band
+  overlaps; :func:`overlapping_pairs` lists pairs).
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+
+from sac import methodology as _methodology
+from sac.metrics import plan_fact as _pf
+
+_TOL = 1e-9
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+# -- matrix building ----------------------------------------------------------------
+
+def _matrix(cells: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(units, indicators, values[u, i], row positions) from long cells; NaN where no cell.
+
+    Units and indicators are sorted, so row order never matters. Two cells for one
+    (unit, indicator) are an error: the caller must pick one period first.
+    """
+    u_codes, units = pd.factorize(cells["unit_code"].astype("string"), sort=True)
+    i_codes, inds = pd.factorize(cells["indicator_id"].astype("string"), sort=True)
+    if (u_codes < 0).any() or (i_codes < 0).any():
+        raise ValueError("unit_code and indicator_id must not be missing")
+    flat = u_codes.astype(np.int64) * len(inds) + i_codes
+    if len(np.unique(flat)) != len(flat):
+        raise ValueError("more than one cell per (unit, indicator): choose one period per indicator first")
+    values = np.full((len(units), len(inds)), np.nan)
+    values[u_codes, i_codes] = pd.to_numeric(cells[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+    return np.asarray(units, dtype=object), np.asarray(inds, dtype=object), values, i_codes
+
+
+def _per_indicator(cells: pd.DataFrame, i_codes: np.ndarray, n_ind: int, column: str, default=np.nan) -> np.ndarray:
+    """One value per indicator (the first non-missing of its cells), ``default`` when absent."""
+    out = np.full(n_ind, np.nan)
+    if column in cells:
+        vals = pd.to_numeric(cells[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        ok = ~np.isnan(vals)
+        # last write wins; fine because the passport gives one value per indicator
+        out[i_codes[ok]] = vals[ok]
+    return np.where(np.isnan(out), default, out)
+
+
+def _directions(cells: pd.DataFrame, i_codes: np.ndarray, n_ind: int) -> np.ndarray:
+    """+1 up, -1 down, 0 unknown, per indicator."""
+    d = np.zeros(n_ind)
+    if "direction" in cells:
+        s = cells["direction"].astype("string").str.lower()
+        sign = np.select([(s == "up").fillna(False).to_numpy(bool), (s == "down").fillna(False).to_numpy(bool)],
+                         [1.0, -1.0], 0.0)
+        d[i_codes[sign != 0]] = sign[sign != 0]
+    return d
+
+
+def normalise(x: np.ndarray, direction: np.ndarray, method: str = "minmax",
+              low: np.ndarray | None = None, high: np.ndarray | None = None) -> np.ndarray:
+    """Level scores 0-100 per column of ``x`` (units x indicators), NaN stays NaN (section 3.2)."""
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if method == "minmax":
+            mn, mx = np.nanmin(_safe(x), axis=0), np.nanmax(_safe(x), axis=0)
+            span = mx - mn
+            up = 100.0 * (x - mn) / span
+            dn = 100.0 * (mx - x) / span
+            n = np.where(direction > 0, up, dn)
+            n = np.where(span == 0, 100.0, n)
+        elif method == "zscore":
+            mean = np.nanmean(_safe(x), axis=0)
+            sd = np.nanstd(_safe(x), axis=0)
+            z = direction * (x - mean) / sd
+            cdf = 0.5 * (1.0 + _erf(np.nan_to_num(z) / math.sqrt(2.0)).astype(float))
+            n = np.where(sd == 0, 100.0, 100.0 * cdf)
+        elif method == "goalposts":
+            if low is None or high is None:
+                raise ValueError("goalposts need goalpost_low and goalpost_high")
+            span = high - low
+            up = (x - low) / span
+            dn = (high - x) / span
+            n = 100.0 * np.clip(np.where(direction > 0, up, dn), 0.0, 1.0)
+            n = np.where(np.isfinite(span) & (span > 0), n, np.nan)
+        else:
+            raise ValueError(f"unknown normalisation {method!r}")
+    n = np.where(np.isnan(x) | (direction == 0), np.nan, n)
+    return n
+
+
+def _safe(x: np.ndarray) -> np.ndarray:
+    """Columns that are all NaN get a dummy 0 so nan-reductions do not warn; masked later."""
+    if x.size == 0:
+        return x
+    allnan = np.all(np.isnan(x), axis=0)
+    if allnan.any():
+        x = x.copy()
+        x[0, allnan] = 0.0
+    return x
+
+
+# -- aggregation and ranking --------------------------------------------------------
+
+def _aggregate(scores0: np.ndarray, logs0: np.ndarray, avail: np.ndarray, weights: np.ndarray,
+               geometric: np.ndarray) -> np.ndarray:
+    """R for weights (k x I) and per-row aggregation choice (k,): returns units x k.
+
+    ``scores0``/``logs0`` hold 0 where a value is missing and ``avail`` is 1 where present,
+    so a missing value is left out of numerator and denominator alike.
+    """
+    den = avail @ weights.T
+    arith = (scores0 @ weights.T) / den
+    geo = np.exp((logs0 @ weights.T) / den)
+    return np.where(geometric[None, :], geo, arith)
+
+
+def competition_ranks(values: np.ndarray) -> np.ndarray:
+    """Competition ranks (1, 2, 2, 4) of each column, highest first; NaN rows get rank 0.
+
+    Vectorised over columns: sort each column, mark where a new value starts, carry the
+    first position of each run forward, scatter back.
+    """
+    v = np.where(np.isnan(values), -np.inf, values)
+    order = np.argsort(-v, axis=0, kind="stable")
+    sorted_v = np.take_along_axis(v, order, axis=0)
+    idx = np.arange(v.shape[0])[:, None]
+    new_run = np.ones_like(sorted_v, dtype=bool)
+    new_run[1:] = sorted_v[1:] != sorted_v[:-1]
+    first = np.maximum.accumulate(np.where(new_run, idx, 0), axis=0)
+    ranks = np.empty_like(order)
+    np.put_along_axis(ranks, order, first + 1, axis=0)
+    return np.where(np.isnan(values), 0, ranks)
+
+
+def rate(cells: pd.DataFrame, config=None, *, kind: str | None = None, aggregation: str | None = None,
+         normalisation: str | None = None, bands: bool = True) -> pd.DataFrame:
+    """Rate the units in ``cells`` (one period): METHODOLOGY.md section 3. Pure.
+
+    Input: long cells, one row per (unit_code, indicator_id), with
+    plan-fulfilment: ``score`` (from :func:`sac.metrics.plan_fact.score_cells`) or
+    ``plan, fact, direction`` (scored here); level: ``fact, direction`` and, for goalposts,
+    ``goalpost_low, goalpost_high``. Optional ``weight`` (passport weight, default 1).
+    ``kind``/``aggregation``/``normalisation`` default to the config's ``rating`` settings.
+
+    Returns one row per unit, sorted by rank then unit_code (unrated last):
+    ``unit_code, score`` (R, unrounded), ``score_rounded``, ``coverage``, ``rated`` (bool),
+    ``rank`` (Int64, NA when not rated), ``rank_label`` ('1', '=2'; None when not rated),
+    ``n_indicators`` (with a value for the unit), ``n_in_play``, ``rank_median``,
+    ``rank_p05``, ``rank_p95``, ``band_widened`` (bool), ``overlaps_with`` (number of other
+    rated units whose band overlaps: 0 = clearly apart from all), ``kind``, ``aggregation``,
+    ``normalisation`` (None for plan-fulfilment), ``methodology_version``.
+    Band columns are NA when ``bands`` is False or the unit is not rated.
+    """
+    cfg, version = _methodology.resolve(config)
+    rc = cfg["rating"]
+    kind = kind or rc["kind"]
+    aggregation = aggregation or rc["aggregation"]
+    normalisation = normalisation or rc["normalisation"]
+    if kind not in _methodology.RATING_KINDS:
+        raise ValueError(f"unknown rating kind {kind!r}")
+    if aggregation not in _methodology.AGGREGATIONS:
+        raise ValueError(f"unknown aggregation {aggregation!r}")
+
+    if kind == "plan_fulfilment":
+        if "score" not in cells:
+            cells = _pf.score_cells(cells, config)
+        units, inds, S, i_codes = _matrix(cells, "score")
+    else:
+        units, inds, X, i_codes = _matrix(cells, "fact")
+        direction = _directions(cells, i_codes, len(inds))
+        low = _per_indicator(cells, i_codes, len(inds), "goalpost_low")
+        high = _per_indicator(cells, i_codes, len(inds), "goalpost_high")
+        S = normalise(X, direction, normalisation, low, high)
+    weights = _per_indicator(cells, i_codes, len(inds), "weight", default=1.0)
+
+    avail = ~np.isnan(S)
+    in_play = avail.any(axis=0) & (weights > 0)
+    avail &= in_play[None, :]
+    w_total = weights[in_play].sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        coverage = (avail * weights).sum(axis=1) / w_total if w_total > 0 else np.full(len(units), np.nan)
+    floor = float(rc["geometric_floor"])
+    scores0 = np.where(avail, S, 0.0)
+    logs0 = np.where(avail, np.log(np.maximum(np.where(avail, S, floor), floor)), 0.0)
+    availf = avail.astype(float)
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        R = _aggregate(scores0, logs0, availf, weights[None, :], np.array([aggregation == "geometric"]))[:, 0]
+    rated = (coverage >= float(rc["coverage_min"]) - _TOL) & ~np.isnan(R)
+    decimals = int(rc["tie_decimals"])
+    R_round = np.round(R, decimals)
+    ranks = competition_ranks(np.where(rated, R_round, np.nan)[:, None])[:, 0]
+    rank_counts = np.bincount(ranks, minlength=len(units) + 1)
+    shared = rated & (rank_counts[ranks] > 1)
+
+    n = len(units)
+    rank_median = np.full(n, np.nan)
+    p05 = np.full(n, np.nan)
+    p95 = np.full(n, np.nan)
+    widened = np.zeros(n, dtype=bool)
+    overlaps = np.full(n, -1, dtype=np.int64)
+    if bands and rated.any():
+        rob = rc["robustness"]
+        rng = np.random.default_rng(int(rob["seed"]))
+        draws = int(rob["draws"])
+        factors = rng.uniform(float(rob["weight_low"]), float(rob["weight_high"]), size=(draws, len(inds)))
+        geometric = rng.random(draws) < 0.5
+        r_idx = np.flatnonzero(rated)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            Rd = _aggregate(scores0[r_idx], logs0[r_idx], availf[r_idx], weights[None, :] * factors, geometric)
+        Rd = np.round(Rd, decimals)
+        rd_ranks = competition_ranks(Rd).astype(float)
+        point = ranks[r_idx].astype(float)
+        lo = np.percentile(rd_ranks, 5, axis=1, method="lower")
+        hi = np.percentile(rd_ranks, 95, axis=1, method="higher")
+        widened[r_idx] = (point < lo) | (point > hi)
+        lo, hi = np.minimum(lo, point), np.maximum(hi, point)
+        rank_median[r_idx] = np.median(rd_ranks, axis=1)
+        p05[r_idx], p95[r_idx] = lo, hi
+        overlaps[r_idx] = _overlap_counts(lo, hi)
+
+    labels = np.where(shared, "=" + ranks.astype(str), ranks.astype(str))
+    out = pd.DataFrame({
+        "unit_code": pd.array(units, dtype="string"),
+        "score": np.where(np.isnan(R), np.nan, R),
+        "score_rounded": R_round,
+        "coverage": coverage,
+        "rated": rated,
+        "rank": pd.array(np.where(rated, ranks, 0), dtype="Int64"),
+        "rank_label": pd.Series(np.where(rated, labels, None), dtype=object),
+        "n_indicators": avail.sum(axis=1).astype(np.int64),
+        "n_in_play": np.full(n, int(in_play.sum()), dtype=np.int64),
+        "rank_median": rank_median,
+        "rank_p05": pd.array(np.where(np.isnan(p05), 0, p05).astype(np.int64), dtype="Int64"),
+        "rank_p95": pd.array(np.where(np.isnan(p95), 0, p95).astype(np.int64), dtype="Int64"),
+        "band_widened": widened,
+        "overlaps_with": pd.array(np.maximum(overlaps, 0), dtype="Int64"),
+    })
+    out.loc[~rated, "rank"] = pd.NA
+    no_band = np.isnan(p05)
+    out.loc[no_band, ["rank_p05", "rank_p95", "overlaps_with"]] = pd.NA
+    out["kind"] = kind
+    out["aggregation"] = aggregation
+    out["normalisation"] = None if kind == "plan_fulfilment" else normalisation
+    out["methodology_version"] = version
+    order = np.lexsort((out["unit_code"].to_numpy(dtype=object), np.where(rated, ranks, np.iinfo(np.int64).max)))
+    return out.iloc[order].reset_index(drop=True)
+
+
+def _overlap_counts(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+    """For each band [lo, hi], how many OTHER bands overlap it (O(n log n) via sorted ends)."""
+    n = len(lo)
+    lo_sorted, hi_sorted = np.sort(lo), np.sort(hi)
+    starts_after = n - np.searchsorted(lo_sorted, hi, side="right")   # lo_j > hi_i
+    ends_before = np.searchsorted(hi_sorted, lo, side="left")          # hi_j < lo_i
+    return n - starts_after - ends_before - 1
+
+
+def clearly_apart(rating: pd.DataFrame, unit_a: str, unit_b: str) -> bool | None:
+    """True when the two units' robustness bands do not overlap; None when either has no band."""
+    r = rating.set_index("unit_code")
+    a, b = r.loc[unit_a], r.loc[unit_b]
+    if pd.isna(a["rank_p05"]) or pd.isna(b["rank_p05"]):
+        return None
+    return bool(a["rank_p95"] < b["rank_p05"] or b["rank_p95"] < a["rank_p05"])
+
+
+def overlapping_pairs(rating: pd.DataFrame, adjacent_only: bool = True) -> pd.DataFrame:
+    """Pairs of rated units whose bands overlap (not clearly apart).
+
+    ``adjacent_only``: only neighbours in rank order (what a page needs to say "1st and 2nd
+    are not clearly apart"); else every overlapping pair. Columns: unit_a, unit_b, rank_a,
+    rank_b, band_a, band_b (text 'p05-p95').
+    """
+    r = rating[rating["rated"] & rating["rank_p05"].notna()].sort_values(["rank", "unit_code"]).reset_index(drop=True)
+    if r.empty:
+        return pd.DataFrame(columns=["unit_a", "unit_b", "rank_a", "rank_b", "band_a", "band_b"])
+    lo = r["rank_p05"].to_numpy(dtype=float)
+    hi = r["rank_p95"].to_numpy(dtype=float)
+    if adjacent_only:
+        a, b = np.arange(len(r) - 1), np.arange(1, len(r))
+    else:
+        a, b = np.triu_indices(len(r), k=1)
+    keep = ~((hi[a] < lo[b]) | (hi[b] < lo[a]))
+    a, b = a[keep], b[keep]
+    band = r["rank_p05"].astype(str) + "-" + r["rank_p95"].astype(str)
+    return pd.DataFrame({
+        "unit_a": r["unit_code"].to_numpy()[a], "unit_b": r["unit_code"].to_numpy()[b],
+        "rank_a": r["rank"].to_numpy()[a], "rank_b": r["rank"].to_numpy()[b],
+        "band_a": band.to_numpy()[a], "band_b": band.to_numpy()[b],
+    })
+
+
+# -- store wrappers -----------------------------------------------------------------
+
+def _unit_filter_codes(store, units: str) -> list[str] | None:
+    if units == "regions":
+        return store.df("SELECT kato FROM regions")["kato"].tolist()
+    if units == "organisations":
+        return store.df("SELECT org_id FROM organisations")["org_id"].tolist()
+    if units == "all":
+        return None
+    raise ValueError("units must be 'regions', 'organisations' or 'all'")
+
+
+def rate_units(store, period: str | None = None, indicator_set=None, *, node_id: str | None = None,
+               kind: str | None = None, aggregation: str | None = None, normalisation: str | None = None,
+               units: str = "regions", period_kind: str = "year", bands: bool = True,
+               methodology=None, previous: bool = True) -> pd.DataFrame:
+    """The rating of ``units`` for ``period`` (default: the latest ``period_kind`` period with data).
+
+    ``indicator_set``: None = all indicators, a list of indicator ids, or a goal node id
+    (string: the node and its subtree, like ``node_id``). Cells are chosen by the period
+    rule of :mod:`sac.metrics.plan_fact`. Movement: rated again on the previous period of
+    the same kind with the same settings (bands off), for units rated in both.
+
+    Columns: those of :func:`rate` plus ``period``, ``name_en, name_ru, name_kk``,
+    ``rank_prev`` (Int64), ``movement`` (Int64, rank_prev - rank: positive = moved up).
+    """
+    m = methodology if methodology is not None else _methodology.current(store)
+    ids = None
+    if isinstance(indicator_set, str):
+        node_id = indicator_set
+    elif indicator_set is not None:
+        ids = list(indicator_set)
+    codes = _unit_filter_codes(store, units)
+    if period is None:
+        period = _pf.latest_period(store, period_kind, indicator_ids=ids, unit_codes=codes, node_id=node_id)
+    out = _rate_period(store, period, ids, codes, node_id, kind, aggregation, normalisation, bands, m)
+    out["rank_prev"] = pd.array([pd.NA] * len(out), dtype="Int64")
+    prev = _pf.previous_period(store, period) if (previous and period is not None) else None
+    if prev is not None:
+        before = _rate_period(store, prev, ids, codes, node_id, kind, aggregation, normalisation, False, m)
+        ranks_prev = before.set_index("unit_code")["rank"]
+        out["rank_prev"] = out["unit_code"].map(ranks_prev).astype("Int64")
+    out["movement"] = (out["rank_prev"] - out["rank"]).astype("Int64")
+    names = store.df("SELECT kato AS unit_code, name_en, name_ru, name_kk FROM regions UNION ALL "
+                     "SELECT org_id, name_en, name_ru, name_kk FROM organisations")
+    names["unit_code"] = names["unit_code"].astype("string")
+    out = out.merge(names, on="unit_code", how="left")
+    out.insert(0, "period", period)
+    return out
+
+
+def _rate_period(store, period, ids, codes, node_id, kind, aggregation, normalisation, bands, m) -> pd.DataFrame:
+    if period is None:
+        cells = _pf.load_cells(store, period="__none__")
+    else:
+        cells = _pf.cells_for_period(store, period, indicator_ids=ids, unit_codes=codes, node_id=node_id)
+    return rate(cells, m, kind=kind, aggregation=aggregation, normalisation=normalisation, bands=bands)
+
+
+def rank_history(store, periods, indicator_set=None, *, node_id: str | None = None, kind: str | None = None,
+                 aggregation: str | None = None, normalisation: str | None = None, units: str = "regions",
+                 methodology=None) -> pd.DataFrame:
+    """Point ratings (no bands) for several periods, long: period, unit_code, score, score_rounded,
+    coverage, rated, rank, rank_label, methodology_version."""
+    m = methodology if methodology is not None else _methodology.current(store)
+    ids = None
+    if isinstance(indicator_set, str):
+        node_id = indicator_set
+    elif indicator_set is not None:
+        ids = list(indicator_set)
+    codes = _unit_filter_codes(store, units)
+    frames = []
+    for p in periods:  # a handful of periods, each one vectorised rating
+        r = _rate_period(store, p, ids, codes, node_id, kind, aggregation, normalisation, False, m)
+        r.insert(0, "period", p)
+        frames.append(r[["period", "unit_code", "score", "score_rounded", "coverage", "rated", "rank",
+                         "rank_label", "methodology_version"]])
+    if not frames:
+        return pd.DataFrame(columns=["period", "unit_code", "score", "score_rounded", "coverage", "rated", "rank",
+                                     "rank_label", "methodology_version"])
+    return pd.concat(frames, ignore_index=True)
