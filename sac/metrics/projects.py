@@ -17,25 +17,13 @@ import datetime as _dt
 import numpy as np
 import pandas as pd
 
-try:  # metrics-core owns sac.methodology; the contract is current(store).version / .config
-    from sac.methodology import DEFAULT_CONFIG, current
-except ImportError:  # pragma: no cover - only while sac.methodology has not landed
-    DEFAULT_CONFIG = {
-        "plan_fact": {"rag_green": 1.0, "rag_amber": 0.9},
-        "rating": {"coverage_min": 0.8, "tie_decimals": 1},
-        "projects": {"ev_red": 0.8, "ev_amber": 0.95},
-        "quality": {"outlier_z": 3.5},
-        "budget": {"spike_share": 0.40},
-    }
-    current = None
+from sac.methodology import DEFAULT_CONFIG, current
 
 LEVELS = ("national_priority", "program", "basic_direction", "project_group")
 
 
 def methodology(store) -> tuple[int | None, dict]:
     """(version, config) of the methodology in force in ``store`` (sac.methodology.current)."""
-    if current is None:
-        return 1, DEFAULT_CONFIG
     m = current(store)
     return m.version, m.config
 
