@@ -25,6 +25,9 @@ organisations only; :func:`allowed_units` gives the importer that set.
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
+
 import pandas as pd
 
 from sac.auth import PermissionDenied, User
@@ -125,3 +128,17 @@ def require_page(user: User | None, page_path: str) -> None:
         who = "nobody signed in" if user is None else f"{user.username} ({user.role})"
         raise PermissionDenied(f"{who} may not open {page_path}", action="open_page",
                                username=None if user is None else user.username)
+
+
+def public_views_enabled(env: Mapping[str, str] | None = None, config: Mapping | None = None) -> bool:
+    """Anonymous read-only access to the published views (situation room, rating, methodology).
+
+    Off by default. On when the environment has ``SAC_PUBLIC_VIEWS=1`` (or true/yes/on), or
+    when the secrets have ``[sac] public_views = true`` (``config`` is that section). The
+    environment wins when set, so an operator can switch it off without editing secrets.
+    """
+    env = os.environ if env is None else env
+    raw = env.get("SAC_PUBLIC_VIEWS")
+    if raw is not None and raw.strip() != "":
+        return raw.strip().lower() in ("1", "true", "yes", "on")
+    return bool((config or {}).get("public_views", False))
