@@ -80,7 +80,7 @@ def score_cells(cells: pd.DataFrame, config=None) -> pd.DataFrame:
     has_plan, has_fact = ~np.isnan(plan), ~np.isnan(fact)
     scored = has_plan & has_fact & (up | down)
 
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         delta = fact - plan
         delta_pct = np.where(has_plan & (plan != 0), 100.0 * delta / np.abs(plan), np.nan)
         achieved = np.where(up, fact >= plan, fact <= plan)
