@@ -1,0 +1,227 @@
+"""Data shaping for the Indicators page (issue 4): options, the plan-fact matrix, one indicator's series and passport.
+
+Pure functions and thin store readers; no streamlit. The page calls them through ``sac.ui.cache.call`` (the
+store is the first argument). Scoring comes from :mod:`sac.metrics.plan_fact` (METHODOLOGY.md section 2);
+nothing here re-implements a metric.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sac.metrics import plan_fact as _pf
+
+#: Passport fields in the order of METHODOLOGY.md section 1 (the page translates each key).
+PASSPORT_FIELDS = (
+    "indicator_id", "name_en", "name_ru", "name_kk", "unit_of_measure", "direction", "tier", "periodicity",
+    "cumulative", "aggregation", "weight", "rag_green", "rag_amber", "baseline_value", "baseline_year",
+    "target_value", "target_year", "responsibility_level", "node", "responsible_official", "source_document",
+)
+
+
+# -- options for the filters ----------------------------------------------------------
+
+def period_options(store) -> list[str]:
+    """Codes of the years and quarters that have at least one fact (own or of a finer period inside), newest first.
+
+    Years come before the quarters of the same year ('2026', '2026-Q3', '2026-Q2', ..., '2025', ...).
+    """
+    df = store.df("""
+        SELECT DISTINCT q.code, q.kind, q.start_date, q.end_date
+        FROM v_indicator_cells c
+        JOIN periods p ON p.code = c.period
+        JOIN periods q ON q.kind IN ('year', 'quarter')
+             AND p.start_date >= q.start_date AND p.end_date <= q.end_date
+        WHERE c.fact IS NOT NULL
+        ORDER BY q.start_date DESC, q.end_date DESC
+    """)
+    if df.empty:
+        return []
+    df["year"] = df["start_date"].astype("datetime64[ns]").dt.year
+    df["is_year"] = df["kind"] == "year"
+    df = df.sort_values(["year", "is_year", "end_date"], ascending=[False, False, False])
+    return df["code"].astype(str).tolist()
+
+
+def indicator_options(store) -> pd.DataFrame:
+    """Indicators that have any value, ordered by code.
+
+    Columns: indicator_id, name_en, name_ru, name_kk, unit_of_measure, direction, node_id.
+    """
+    return store.df("""
+        SELECT i.indicator_id, i.name_en, i.name_ru, i.name_kk, i.unit_of_measure, i.direction, i.node_id
+        FROM indicators i
+        WHERE EXISTS (SELECT 1 FROM indicator_values v WHERE v.indicator_id = i.indicator_id)
+        ORDER BY i.indicator_id
+    """)
+
+
+def node_options(store) -> pd.DataFrame:
+    """National priorities and programs for the matrix filter, each program after its priority.
+
+    Columns: node_id, parent_id, level ('national_priority' | 'program'), code, name_en, name_ru, name_kk, depth
+    (0 priority, 1 program).
+    """
+    return store.df("""
+        SELECT g.node_id, g.parent_id, g.level, g.code, g.name_en, g.name_ru, g.name_kk,
+               CASE g.level WHEN 'national_priority' THEN 0 ELSE 1 END AS depth,
+               coalesce(CASE WHEN g.level = 'national_priority' THEN g.node_id END, g.parent_id) AS priority_id
+        FROM goal_nodes g
+        WHERE g.level IN ('national_priority', 'program')
+        ORDER BY priority_id, depth, g.code NULLS LAST, g.node_id
+    """)
+
+
+def region_options(store) -> pd.DataFrame:
+    """The 20 regions and cities. Columns: kato, name_en, name_ru, name_kk, kind."""
+    return store.df("SELECT kato, name_en, name_ru, name_kk, kind FROM regions ORDER BY name_en")
+
+
+# -- plan-fact matrix ---------------------------------------------------------------------
+
+def matrix_cells(store, period: str, node_id: str | None = None) -> pd.DataFrame:
+    """Scored plan-fact cells of the regions for ``period`` (the plan_fact period rule), optionally one node's subtree.
+
+    Columns: those of :func:`sac.metrics.plan_fact.plan_fact` (indicator_id, unit_code, period, plan, fact, ratio,
+    score, rag, scored, unit_name_*, name_*, unit_of_measure, direction, ytd, methodology_version, ...), regions
+    only (organisations are not rows of the matrix).
+    """
+    cells = _pf.plan_fact(store, period, node_id=node_id)
+    if "unit_kind" in cells:
+        cells = cells[cells["unit_kind"] == "region"]
+    return cells.reset_index(drop=True)
+
+
+def pivot_matrix(cells: pd.DataFrame, lang: str, icons: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Regions x indicators: (text, rag), two frames of the same shape, index = region name, columns = codes.
+
+    ``text`` holds the icon and the achievement ratio A in percent with one decimal ("✓ 102.3%", "✗ 84.0%"),
+    "○ —" for a cell without a score (no fact, no plan, or unknown direction): colour never carries the
+    meaning alone. ``rag`` holds 'green' | 'amber' | 'red' | 'grey' for styling. A region or indicator
+    without any cell is not a row or column. Regions are sorted by their mean score (best first, regions
+    with no score last), then by name.
+    """
+    from sac.i18n import fmt_pct
+
+    if cells.empty:
+        empty = pd.DataFrame()
+        return empty, empty
+    name = f"unit_name_{lang}"
+    c = cells[[name, "indicator_id", "ratio", "rag", "score"]].copy()
+    ratio_txt = (100.0 * pd.to_numeric(c["ratio"], errors="coerce")).map(lambda x: fmt_pct(x, lang))
+    c["text"] = c["rag"].map(icons).fillna("") + " " + ratio_txt
+    text = c.pivot_table(index=name, columns="indicator_id", values="text", aggfunc="first")
+    rag = c.pivot_table(index=name, columns="indicator_id", values="rag", aggfunc="first")
+    order = (c.groupby(name)["score"].mean().rename("mean").to_frame()
+             .assign(missing=lambda d: d["mean"].isna()).reset_index()
+             .sort_values(["missing", "mean", name], ascending=[True, False, True])[name].tolist())
+    text = text.reindex(order).fillna(icons.get("grey", "") + " —")
+    rag = rag.reindex(order).fillna("grey")
+    text.index.name = rag.index.name = None
+    text.columns.name = rag.columns.name = None
+    return text, rag
+
+
+def rag_counts(cells: pd.DataFrame) -> pd.DataFrame:
+    """How many cells of each RAG colour: columns rag, cells (always the four colours, zero counts kept)."""
+    counts = cells["rag"].value_counts() if not cells.empty else pd.Series(dtype="int64")
+    out = pd.DataFrame({"rag": list(_pf.RAG_COLOURS)})
+    out["cells"] = out["rag"].map(counts).fillna(0).astype("int64")
+    return out
+
+
+# -- one indicator ------------------------------------------------------------------------
+
+def passport(store, indicator_id: str) -> pd.DataFrame:
+    """The passport of one indicator (METHODOLOGY.md section 1), one row; empty when the code is unknown.
+
+    Columns: every column of ``indicators`` plus node_level, node_name_en/ru/kk (the goal-map node the
+    indicator belongs to), official_name, official_position (the responsible official).
+    """
+    return store.df("""
+        SELECT i.*, g.level AS node_level, g.name_en AS node_name_en, g.name_ru AS node_name_ru,
+               g.name_kk AS node_name_kk, o.full_name AS official_name, o.position AS official_position
+        FROM indicators i
+        LEFT JOIN goal_nodes g ON g.node_id = i.node_id
+        LEFT JOIN officials o ON o.official_id = i.responsible_official
+        WHERE i.indicator_id = ?
+    """, [str(indicator_id)])
+
+
+def series(store, indicator_id: str, region: str | None = None) -> pd.DataFrame:
+    """Plan and fact of one indicator over time, for one region or the whole country.
+
+    For a region: its cells as stored (v_indicator_cells), one per period of the indicator's periodicity.
+    For the country (``region=None``): per period, the regions' values combined by the passport's
+    aggregation rule — ``sum``; ``mean``; ``pop_weighted_mean`` (weights regions.population, regions with
+    unknown population left out); ``none``: no national value (empty frame). Plans and facts are each
+    combined over the regions that report them (``n_plan``, ``n_fact`` say how many): a missing value is
+    left out, never counted as zero.
+
+    Columns: period, period_kind, year, start_date, end_date, plan, fact, n_plan, n_fact.
+    """
+    if region is not None:
+        return store.df("""
+            SELECT c.period, p.kind AS period_kind, p.year, p.start_date, p.end_date, c.plan, c.fact,
+                   CAST(c.plan IS NOT NULL AS INTEGER) AS n_plan, CAST(c.fact IS NOT NULL AS INTEGER) AS n_fact
+            FROM v_indicator_cells c JOIN periods p ON p.code = c.period
+            WHERE c.indicator_id = ? AND c.unit_code = ?
+            ORDER BY p.start_date, p.end_date
+        """, [str(indicator_id), str(region)])
+    agg = store.scalar("SELECT aggregation FROM indicators WHERE indicator_id = ?", [str(indicator_id)])
+    if agg is None or agg == "none":
+        return pd.DataFrame(columns=["period", "period_kind", "year", "start_date", "end_date", "plan", "fact",
+                                     "n_plan", "n_fact"])
+    if agg == "sum":
+        plan, fact = "sum(c.plan)", "sum(c.fact)"
+    elif agg == "pop_weighted_mean":
+        plan = "sum(c.plan * r.population) / sum(r.population) FILTER (WHERE c.plan IS NOT NULL)"
+        fact = "sum(c.fact * r.population) / sum(r.population) FILTER (WHERE c.fact IS NOT NULL)"
+    else:
+        plan, fact = "avg(c.plan)", "avg(c.fact)"
+    weighted = agg == "pop_weighted_mean"
+    return store.df(f"""
+        SELECT c.period, p.kind AS period_kind, p.year, p.start_date, p.end_date,
+               {plan} AS plan, {fact} AS fact, count(c.plan) AS n_plan, count(c.fact) AS n_fact
+        FROM v_indicator_cells c
+        JOIN periods p ON p.code = c.period
+        JOIN regions r ON r.kato = c.unit_code
+        WHERE c.indicator_id = ? {'AND r.population IS NOT NULL' if weighted else ''}
+        GROUP BY c.period, p.kind, p.year, p.start_date, p.end_date
+        ORDER BY p.start_date, p.end_date
+    """, [str(indicator_id)])
+
+
+def annual_points(s: pd.DataFrame, cumulative: bool) -> pd.DataFrame:
+    """One fact per year from a :func:`series` frame, for progress to target (METHODOLOGY.md section 4).
+
+    Annual rows when the series has them; otherwise the year's last sub-period with a fact (for a
+    cumulative indicator that is the year-to-date value; for a level indicator, its latest level).
+    Columns: year, value. Years without a fact are absent.
+    """
+    if s.empty:
+        return pd.DataFrame({"year": pd.Series(dtype="int64"), "value": pd.Series(dtype="float64")})
+    f = s[pd.to_numeric(s["fact"], errors="coerce").notna()].copy()
+    f["is_year"] = f["period_kind"] == "year"
+    f = f.sort_values(["year", "is_year", "end_date"])
+    last = f.groupby("year", as_index=False).tail(1)
+    out = pd.DataFrame({"year": last["year"].astype("int64").to_numpy(),
+                        "value": pd.to_numeric(last["fact"]).to_numpy(dtype=float)})
+    return out.reset_index(drop=True)
+
+
+def linear_projection(points: pd.DataFrame, target_year: int | None, n_points: int = 5) -> float:
+    """Least-squares line through the last (up to) ``n_points`` annual values, evaluated at ``target_year``.
+
+    METHODOLOGY.md section 4 "Projection". NaN with fewer than two points or without a target year.
+    """
+    if target_year is None or pd.isna(target_year) or len(points) < 2:
+        return float("nan")
+    p = points.sort_values("year").tail(int(n_points))
+    x = p["year"].to_numpy(dtype=float)
+    y = p["value"].to_numpy(dtype=float)
+    if np.ptp(x) == 0:
+        return float("nan")
+    slope, intercept = np.polyfit(x, y, 1)
+    return float(slope * float(target_year) + intercept)
