@@ -1,0 +1,312 @@
+"""Comparative rating (METHODOLOGY.md section 3): worked example, edge cases, invariants, bands."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from sac.methodology import DEFAULT_CONFIG, Methodology, merge
+from sac.metrics.ratings import clearly_apart, competition_ranks, overlapping_pairs, rank_history, rate, rate_units
+from sac.store import Store
+
+PASSPORT = {"i1": ("up", 100.0), "i2": ("down", 10.0), "i3": ("up", 50.0)}
+
+
+def cells_from(facts: dict[str, list], passport=PASSPORT, weights=None) -> pd.DataFrame:
+    rows = []
+    for unit, fs in facts.items():
+        for (ind, (direction, plan)), fact in zip(passport.items(), fs, strict=True):
+            rows.append({"unit_code": unit, "indicator_id": ind, "plan": plan, "fact": fact, "direction": direction,
+                         "weight": (weights or {}).get(ind, 1.0)})
+    return pd.DataFrame(rows)
+
+
+def by_unit(r: pd.DataFrame) -> pd.DataFrame:
+    return r.set_index("unit_code")
+
+
+def test_worked_example_4_regions_3_indicators():
+    # i1 up, plan 100 | i2 DOWN, plan 10 | i3 up, plan 50
+    # A: 110 -> A=1.10 -> S=100 | 12 -> 10/12=0.8333 -> S=83.33 | 40 -> 0.80 -> S=80   R=(100+83.33+80)/3 = 87.78
+    # B:  90 -> 0.90   -> S=90  |  8 -> 10/8=1.25   -> S=100   | 50 -> 1.00 -> S=100  R=(90+100+100)/3 = 96.67
+    # C:  80 -> 0.80   -> S=80  | 10 -> 1.00       -> S=100   | missing (no data)    coverage 2/3 < 0.8: not rated
+    # D: 100 -> 1.00   -> S=100 | 20 -> 10/20=0.50  -> S=50    | 45 -> 0.90 -> S=90   R=(100+50+90)/3 = 80.00
+    # ranks: B 1, A 2, D 3; C listed with coverage 0.667 and its (unranked) mean 90 of what it has
+    r = by_unit(rate(cells_from({"A": [110, 12, 40], "B": [90, 8, 50], "C": [80, 10, None], "D": [100, 20, 45]})))
+    assert r.loc["A", "score"] == pytest.approx(263.3333333 / 3)
+    assert r.loc["B", "score"] == pytest.approx(290 / 3)
+    assert r.loc["D", "score"] == pytest.approx(80.0)
+    assert r["score_rounded"].to_dict() == {"B": 96.7, "A": 87.8, "D": 80.0, "C": 90.0}
+    assert r.loc[["B", "A", "D"], "rank"].tolist() == [1, 2, 3]
+    assert r.loc[["B", "A", "D"], "rank_label"].tolist() == ["1", "2", "3"]
+    assert not r.loc["C", "rated"] and pd.isna(r.loc["C", "rank"]) and r.loc["C", "rank_label"] is None
+    assert r.loc["C", "coverage"] == pytest.approx(2 / 3)
+    assert r.loc["C", "n_indicators"] == 2 and r.loc["C", "n_in_play"] == 3
+    # unrated listed last
+    assert rate(cells_from({"A": [110, 12, 40], "C": [80, 10, None]}))["unit_code"].tolist()[-1] == "C"
+
+
+def test_weights_change_the_mean():
+    # A: S = 100, 83.33, 80 with weights 2, 1, 1 -> (200 + 83.33 + 80) / 4 = 90.83
+    r = by_unit(rate(cells_from({"A": [110, 12, 40], "B": [90, 8, 50]}, weights={"i1": 2.0})))
+    assert r.loc["A", "score"] == pytest.approx((200 + 250 / 3 + 80) / 4)
+
+
+def test_geometric_aggregation_floors_at_one():
+    # A: i2 down 10/20000 -> S = 0.05, floored to 1 -> geometric mean (100 * 1 * 100)^(1/3) = 21.544
+    r = by_unit(rate(cells_from({"A": [100, 20000, 50], "B": [100, 10, 50]}), aggregation="geometric"))
+    assert r.loc["A", "score"] == pytest.approx(10000 ** (1 / 3))
+    assert r.loc["B", "score"] == pytest.approx(100.0)
+    assert (r["aggregation"] == "geometric").all()
+
+
+@pytest.mark.parametrize("n_have, n_total, rated", [
+    (4, 5, True),    # exactly 0.8: rated
+    (3, 4, False),   # 0.75: just under
+    (5, 5, True),
+    (7, 9, False),   # 0.778
+    (0, 5, False),
+])
+def test_coverage_threshold(n_have, n_total, rated):
+    passport = {f"k{i}": ("up", 10.0) for i in range(n_total)}
+    full = [10.0] * n_total
+    part = [10.0] * n_have + [None] * (n_total - n_have)
+    r = by_unit(rate(cells_from({"full": full, "part": part}, passport=passport)))
+    assert bool(r.loc["part", "rated"]) is rated
+    assert r.loc["part", "coverage"] == pytest.approx(n_have / n_total)
+
+
+def test_coverage_weighted():
+    # k0 weight 4 present, k1 weight 1 missing -> coverage 4/5 = 0.8 -> rated
+    passport = {"k0": ("up", 10.0), "k1": ("up", 10.0)}
+    r = by_unit(rate(cells_from({"a": [10, None], "b": [10, 10]}, passport=passport, weights={"k0": 4.0})))
+    assert r.loc["a", "coverage"] == pytest.approx(0.8) and r.loc["a", "rated"]
+
+
+def test_ties_after_rounding_to_one_decimal_competition_ranking():
+    # scores 95.04 and 94.96 both round to 95.0 -> "=1", "=1"; next is 3, not 2
+    passport = {"k": ("up", 100.0)}
+    r = by_unit(rate(cells_from({"a": [95.04], "b": [94.96], "c": [90.0], "d": [90.0], "e": [80.0]},
+                                passport=passport)))
+    assert r["rank"].to_dict() == {"a": 1, "b": 1, "c": 3, "d": 3, "e": 5}
+    assert r["rank_label"].to_dict() == {"a": "=1", "b": "=1", "c": "=3", "d": "=3", "e": "5"}
+
+
+def test_competition_ranks_matrix():
+    v = np.array([[3.0, 1.0], [3.0, np.nan], [1.0, 2.0]])
+    np.testing.assert_array_equal(competition_ranks(v), [[1, 2], [1, 0], [3, 1]])
+
+
+def test_single_unit_is_rank_one():
+    r = rate(cells_from({"only": [90, 10, 50]}))
+    assert r["rank"].tolist() == [1] and r["rank_label"].tolist() == ["1"]
+    assert r["rank_p05"].tolist() == [1] and r["rank_p95"].tolist() == [1]
+
+
+@pytest.mark.parametrize("normalisation", ["minmax", "zscore"])
+def test_all_units_equal_level_is_100_and_all_tied(normalisation):
+    r = rate(cells_from({"a": [5, 5, 5], "b": [5, 5, 5], "c": [5, 5, 5]}), kind="level", normalisation=normalisation)
+    assert (r["score"] == 100).all()
+    assert r["rank_label"].tolist() == ["=1", "=1", "=1"]
+
+
+def test_level_minmax_oriented_by_direction():
+    # i1 up: a 10 -> 0, b 20 -> 50, c 30 -> 100; i2 down: a 1 -> 100, b 2 -> 50, c 3 -> 0
+    passport = {"i1": ("up", None), "i2": ("down", None)}
+    r = by_unit(rate(cells_from({"a": [10, 1], "b": [20, 2], "c": [30, 3]}, passport=passport), kind="level"))
+    assert r["score"].to_dict() == {"a": 50.0, "b": 50.0, "c": 50.0}
+    r2 = by_unit(rate(cells_from({"a": [10, 1], "b": [20, 1], "c": [30, 3]}, passport=passport), kind="level"))
+    assert r2.loc["b", "score"] == pytest.approx(75.0)
+
+
+def test_level_zscore_uses_normal_cdf():
+    # values 0, 10 -> mean 5, population sd 5 -> z = -1, +1 -> Phi = 0.1587, 0.8413
+    passport = {"i1": ("up", None)}
+    r = by_unit(rate(cells_from({"a": [0], "b": [10]}, passport=passport), kind="level", normalisation="zscore"))
+    assert r.loc["a", "score"] == pytest.approx(15.8655, abs=1e-3)
+    assert r.loc["b", "score"] == pytest.approx(84.1345, abs=1e-3)
+
+
+def test_level_goalposts_clip_and_direction():
+    df = cells_from({"a": [0, 0], "b": [25, 50], "c": [150, 100]}, passport={"u": ("up", None), "d": ("down", None)})
+    df["goalpost_low"], df["goalpost_high"] = 0.0, 100.0
+    r = by_unit(rate(df, kind="level", normalisation="goalposts"))
+    # a: u 0 -> 0, d 0 -> 100 => 50 | b: 25, 50 => 37.5 | c: 150 clipped 100, d 100 -> 0 => 50
+    assert r["score"].to_dict() == {"a": 50.0, "c": 50.0, "b": 37.5}
+
+
+def test_one_cell_per_unit_and_indicator_required():
+    df = pd.concat([cells_from({"a": [1, 2, 3]})] * 2)
+    with pytest.raises(ValueError, match="more than one cell"):
+        rate(df)
+
+
+def test_methodology_version_and_config_coverage_used():
+    m = Methodology(version=3, config=merge(DEFAULT_CONFIG, {"rating": {"coverage_min": 0.6}}))
+    r = by_unit(rate(cells_from({"A": [110, 12, 40], "C": [80, 10, None]}), m))
+    assert bool(r.loc["C", "rated"]) and (r["methodology_version"] == 3).all()
+
+
+# -- robustness bands --------------------------------------------------------------
+
+def random_cells(seed, n_units=30, n_ind=8, missing=0.05):
+    rng = np.random.default_rng(seed)
+    u = np.repeat([f"u{i:03d}" for i in range(n_units)], n_ind)
+    i = np.tile([f"k{j}" for j in range(n_ind)], n_units)
+    plan = rng.uniform(50, 150, n_units * n_ind)
+    fact = plan * rng.uniform(0.6, 1.3, n_units * n_ind)
+    fact[rng.random(n_units * n_ind) < missing] = np.nan
+    direction = np.where(np.tile(rng.random(n_ind) < 0.3, n_units), "down", "up")
+    weight = np.tile(rng.uniform(0.5, 2, n_ind), n_units)
+    return pd.DataFrame({"unit_code": u, "indicator_id": i, "plan": plan, "fact": fact, "direction": direction,
+                         "weight": weight})
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_band_contains_point_rank_and_is_reproducible(seed):
+    df = random_cells(seed)
+    r = rate(df)
+    rr = r[r["rated"]]
+    assert ((rr["rank_p05"] <= rr["rank"]) & (rr["rank"] <= rr["rank_p95"])).all()
+    assert ((rr["rank_p05"] <= rr["rank_median"]) & (rr["rank_median"] <= rr["rank_p95"])).all()
+    pd.testing.assert_frame_equal(r, rate(df))        # fixed seed
+
+
+def test_clearly_apart_and_overlaps():
+    # two far-apart units and two nearly equal ones
+    passport = {"k1": ("up", 100.0), "k2": ("up", 100.0)}
+    r = rate(cells_from({"top": [100, 100], "x": [80, 70], "y": [70, 80], "low": [10, 10]}, passport=passport))
+    assert clearly_apart(r, "top", "low") is True
+    assert clearly_apart(r, "x", "y") is False           # 75 v 75, weights decide: not clearly apart
+    pairs = overlapping_pairs(r)
+    assert {tuple(sorted(p)) for p in pairs[["unit_a", "unit_b"]].to_numpy()} == {("x", "y")}
+    assert by_unit(r)["overlaps_with"].to_dict() == {"top": 0, "x": 1, "y": 1, "low": 0}
+
+
+def test_bands_off_leaves_band_columns_missing():
+    r = rate(random_cells(1), bands=False)
+    assert r["rank_p05"].isna().all() and r["rank_median"].isna().all()
+
+
+# -- invariants of section 3.8 (hypothesis) ----------------------------------------
+
+@st.composite
+def rating_frames(draw):
+    n_units = draw(st.integers(1, 6))
+    n_ind = draw(st.integers(1, 4))
+    vals = st.one_of(st.none(), st.floats(1, 1000, allow_nan=False))
+    rows = []
+    for u in range(n_units):
+        for i in range(n_ind):
+            rows.append({"unit_code": f"u{u}", "indicator_id": f"k{i}",
+                         "plan": draw(st.floats(1, 1000, allow_nan=False)), "fact": draw(vals),
+                         "direction": "up" if i % 2 == 0 else "down"})
+    return pd.DataFrame(rows)
+
+
+def _point(df, **kw):
+    return rate(df, bands=False, **kw).set_index("unit_code").sort_index()
+
+
+@settings(max_examples=60, deadline=None)
+@given(rating_frames(), st.randoms())
+def test_shuffling_rows_changes_nothing(df, rnd):
+    idx = list(df.index)
+    rnd.shuffle(idx)
+    pd.testing.assert_frame_equal(rate(df), rate(df.loc[idx]))
+
+
+@settings(max_examples=60, deadline=None)
+@given(rating_frames(), st.floats(1.0, 5.0))
+def test_raising_a_fact_on_up_never_lowers_that_units_score(df, factor):
+    target = df[(df["direction"] == "up") & df["fact"].notna()]
+    if target.empty:
+        return
+    row = target.index[0]
+    better = df.copy()
+    better.loc[row, "fact"] = df.loc[row, "fact"] * factor
+    unit = df.loc[row, "unit_code"]
+    assert _point(better).loc[unit, "score"] >= _point(df).loc[unit, "score"] - 1e-9
+    # and lowering a fact on a down indicator likewise
+    target = df[(df["direction"] == "down") & df["fact"].notna()]
+    if not target.empty:
+        row = target.index[0]
+        better = df.copy()
+        better.loc[row, "fact"] = df.loc[row, "fact"] / factor
+        unit = df.loc[row, "unit_code"]
+        assert _point(better).loc[unit, "score"] >= _point(df).loc[unit, "score"] - 1e-9
+
+
+@settings(max_examples=60, deadline=None)
+@given(rating_frames())
+def test_missing_is_not_zero(df):
+    # the score of a unit with a missing fact equals the mean of its other scores, not a mean with a 0 in it
+    from sac.metrics.plan_fact import score_cells
+    s = score_cells(df)
+    expected = s.groupby("unit_code")["score"].mean()          # pandas skips NaN
+    got = _point(df)["score"]
+    has = expected.notna()
+    np.testing.assert_allclose(got[has.index[has]].to_numpy(), expected[has].to_numpy())
+    # and dropping the missing rows entirely gives the same score
+    pd.testing.assert_series_equal(_point(df[df["fact"].notna()])["score"], got[has.index[has]], check_names=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(rating_frames(), st.floats(0.01, 1000), st.integers(0, 3))
+def test_scaling_an_indicator_leaves_plan_fulfilment_unchanged(df, factor, k):
+    scaled = df.copy()
+    sel = scaled["indicator_id"] == f"k{k}"
+    scaled.loc[sel, ["plan", "fact"]] = scaled.loc[sel, ["plan", "fact"]] * factor
+    a, b = _point(df), _point(scaled)
+    np.testing.assert_allclose(a["score"], b["score"], rtol=1e-9)
+    assert a["rank"].equals(b["rank"])
+
+
+@settings(max_examples=40, deadline=None)
+@given(rating_frames(), rating_frames())
+def test_a_units_plan_fulfilment_is_independent_of_other_units(df, other):
+    other = other.assign(unit_code="z" + other["unit_code"])       # different units, same indicators k*
+    alone = _point(df)
+    together = _point(pd.concat([df, other[other["indicator_id"].isin(df["indicator_id"])]]))
+    np.testing.assert_allclose(together.loc[alone.index, "score"], alone["score"])
+
+
+# -- store wrappers ----------------------------------------------------------------
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "sac.duckdb")
+    with s.write() as cur:
+        cur.execute("""INSERT INTO indicators (indicator_id, name_en, name_ru, name_kk, direction, periodicity) VALUES
+            ('i1', 'i1', 'i1', 'i1', 'up', 'year'), ('i2', 'i2', 'i2', 'i2', 'down', 'year')""")
+        # 2023: 75 best, 79 second; 2024: 79 best, 75 second; 10 only in 2024
+        cur.execute("""INSERT INTO indicator_values (indicator_id, unit_code, period, plan, fact) VALUES
+            ('i1', '75', '2023', 100, 100), ('i2', '75', '2023', 10, 10),
+            ('i1', '79', '2023', 100, 80),  ('i2', '79', '2023', 10, 10),
+            ('i1', '75', '2024', 100, 70),  ('i2', '75', '2024', 10, 10),
+            ('i1', '79', '2024', 100, 100), ('i2', '79', '2024', 10, 8),
+            ('i1', '10', '2024', 100, 90),  ('i2', '10', '2024', 10, 10),
+            ('i1', 'ORG', '2024', 100, 10), ('i2', 'ORG', '2024', 10, 50)""")
+    yield s
+    s.close()
+
+
+def test_rate_units_with_movement_and_names(store):
+    r = rate_units(store).set_index("unit_code")
+    assert set(r.index) == {"75", "79", "10"}                  # 'ORG' is not a region
+    assert (r["period"] == "2024").all()
+    assert r["rank"].to_dict() == {"79": 1, "10": 2, "75": 3}
+    assert r.loc["79", "rank_prev"] == 2 and r.loc["79", "movement"] == 1
+    assert r.loc["75", "rank_prev"] == 1 and r.loc["75", "movement"] == -2
+    assert pd.isna(r.loc["10", "movement"])                    # not rated in 2023
+    assert r.loc["75", "name_en"] == "Almaty"
+    assert (r["methodology_version"] == 1).all()
+
+
+def test_rank_history(store):
+    h = rank_history(store, ["2023", "2024"])
+    got = h.set_index(["period", "unit_code"])["rank"].to_dict()
+    assert got[("2023", "75")] == 1 and got[("2024", "75")] == 3 and got[("2024", "79")] == 1
