@@ -94,13 +94,14 @@ def matrix_cells(store, period: str, node_id: str | None = None) -> pd.DataFrame
 
 
 def pivot_matrix(cells: pd.DataFrame, lang: str, icons: dict[str, str]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Regions x indicators: (text, rag), two frames of the same shape, index = region name, columns = codes.
+    """Regions x indicators: (text, rag), two frames of the same shape, index = region KATO code.
 
-    ``text`` holds the icon and the achievement ratio A in percent with one decimal ("✓ 102.3%", "✗ 84.0%"),
-    "○ —" for a cell without a score (no fact, no plan, or unknown direction): colour never carries the
-    meaning alone. ``rag`` holds 'green' | 'amber' | 'red' | 'grey' for styling. A region or indicator
-    without any cell is not a row or column. Regions are sorted by their mean score (best first, regions
-    with no score last), then by name.
+    ``text`` has a first column ``region`` (the region's name in ``lang``) and then one column per indicator
+    code, each cell the icon and the achievement ratio A in percent with one decimal ("✓ 102.3%",
+    "✗ 84.0%"), "○ —" for a cell without a score (no fact, no plan, or unknown direction): colour never
+    carries the meaning alone. ``rag`` has the same index and columns, holding 'green' | 'amber' | 'red' |
+    'grey' (and None in ``region``) for styling. A region or indicator without any cell is not a row or
+    column. Regions are sorted by their mean score (best first, regions with no score last), then by name.
     """
     from sac.i18n import fmt_pct
 
@@ -108,17 +109,19 @@ def pivot_matrix(cells: pd.DataFrame, lang: str, icons: dict[str, str]) -> tuple
         empty = pd.DataFrame()
         return empty, empty
     name = f"unit_name_{lang}"
-    c = cells[[name, "indicator_id", "ratio", "rag", "score"]].copy()
+    c = cells[["unit_code", name, "indicator_id", "ratio", "rag", "score"]].copy()
     ratio_txt = (100.0 * pd.to_numeric(c["ratio"], errors="coerce")).map(lambda x: fmt_pct(x, lang))
     c["text"] = c["rag"].map(icons).fillna("") + " " + ratio_txt
-    text = c.pivot_table(index=name, columns="indicator_id", values="text", aggfunc="first")
-    rag = c.pivot_table(index=name, columns="indicator_id", values="rag", aggfunc="first")
-    order = (c.groupby(name)["score"].mean().rename("mean").to_frame()
-             .assign(missing=lambda d: d["mean"].isna()).reset_index()
-             .sort_values(["missing", "mean", name], ascending=[True, False, True])[name].tolist())
-    text = text.reindex(order).fillna(icons.get("grey", "") + " —")
-    rag = rag.reindex(order).fillna("grey")
-    text.index.name = rag.index.name = None
+    text = c.pivot_table(index="unit_code", columns="indicator_id", values="text", aggfunc="first")
+    rag = c.pivot_table(index="unit_code", columns="indicator_id", values="rag", aggfunc="first")
+    summary = c.groupby("unit_code").agg(region=(name, "first"), mean=("score", "mean"))
+    summary["missing"] = summary["mean"].isna()
+    order = summary.sort_values(["missing", "mean", "region"], ascending=[True, False, True]).index
+    text = text.reindex(order).fillna(icons.get("grey", "") + " —").astype(object)
+    rag = rag.reindex(order).fillna("grey").astype(object)
+    text.insert(0, "region", summary.loc[order, "region"].astype(object))
+    rag.insert(0, "region", None)
+    text.index.name = rag.index.name = "unit_code"
     text.columns.name = rag.columns.name = None
     return text, rag
 
@@ -225,3 +228,26 @@ def linear_projection(points: pd.DataFrame, target_year: int | None, n_points: i
         return float("nan")
     slope, intercept = np.polyfit(x, y, 1)
     return float(slope * float(target_year) + intercept)
+
+
+def gap_table(gap: pd.DataFrame, lang: str, region_names: dict[str, str]) -> pd.DataFrame:
+    """The gap analysis (sac.metrics.goalmap.gap_analysis) shaped for reading, insufficient first.
+
+    Columns: indicator_id, name (in ``lang``), unit_code, region (name from ``region_names``, else the code),
+    unit_of_measure, target_value, target_year, current_fact, current_period, required, planned, n_projects,
+    shortfall, verdict ('insufficient' | 'sufficient' | 'achieved' | 'unknown'). Sorted: insufficient first,
+    then by indicator and region.
+    """
+    g = gap.copy()
+    verdict = np.select(
+        [g["insufficient"].fillna(False).astype(bool), g["achieved"].fillna(False).astype(bool),
+         g["insufficient"].notna()],
+        ["insufficient", "achieved", "sufficient"], default="unknown")
+    g["verdict"] = pd.Series(verdict, index=g.index, dtype=object)
+    g["name"] = g[f"name_{lang}"].fillna(g["name_en"])
+    g["region"] = g["unit_code"].map(region_names).fillna(g["unit_code"])
+    g["_order"] = g["verdict"].map({"insufficient": 0, "sufficient": 1, "achieved": 2, "unknown": 3})
+    g = g.sort_values(["_order", "indicator_id", "region"], kind="stable")
+    cols = ["indicator_id", "name", "unit_code", "region", "unit_of_measure", "target_value", "target_year",
+            "current_fact", "current_period", "required", "planned", "n_projects", "shortfall", "verdict"]
+    return g[cols].reset_index(drop=True)

@@ -1,0 +1,244 @@
+"""Indicators: plan-fact matrix, one indicator over time with progress to target, its passport, goal map, gaps.
+
+URL: ?period=2025 &node=<national priority or program> &indicator=<code> &region=<KATO> (all optional).
+"""
+
+import pandas as pd
+import streamlit as st
+
+from sac import charts
+from sac.auth.permissions import allowed_units, restrict_frame
+from sac.metrics import goalmap
+from sac.ui import auth, cache, lang, widgets
+from sac.views import indicators as v
+
+L = lang.lang()
+NAME = lang.name_col()
+tr = lang.tr
+user = auth.current_user()
+
+st.title(tr("indicators.title"))
+st.caption(tr("indicators.intro"))
+
+periods = cache.call(v.period_options)
+if not periods:
+    widgets.empty_state(tr("indicators.what_values"))
+    st.stop()
+
+inds = cache.call(v.indicator_options)
+nodes = cache.call(v.node_options)
+regions = cache.call(v.region_options)
+scope = allowed_units(user)
+if scope is not None:
+    regions = regions[regions["kato"].isin(sorted(scope))]
+
+ind_name = dict(zip(inds["indicator_id"], inds[NAME], strict=True))
+node_name = dict(zip(nodes["node_id"], nodes[NAME], strict=True))
+node_depth = dict(zip(nodes["node_id"], nodes["depth"], strict=True))
+region_name = dict(zip(regions["kato"], regions[NAME], strict=True))
+
+c1, c2, c3, c4 = st.columns([1, 2, 3, 2])
+with c1:
+    period = widgets.select(tr("indicators.period"), periods, "period", default=periods[0])
+with c2:
+    node = widgets.select(tr("indicators.node_filter"), [""] + nodes["node_id"].tolist(), "node", default="",
+                          format_func=lambda n: tr("indicators.all_nodes") if n == ""
+                          else ("— " * int(node_depth[n])) + node_name[n])
+with c3:
+    indicator = widgets.select(tr("indicators.indicator"), inds["indicator_id"].tolist(), "indicator",
+                               format_func=lambda c: f"{c} — {ind_name[c]}")
+with c4:
+    region_opts = ([""] if scope is None else []) + regions["kato"].tolist()
+    region = widgets.select(tr("indicators.region"), region_opts, "region", default="",
+                            format_func=lambda k: tr("indicators.whole_country") if k == "" else region_name[k])
+region = region or None
+
+# -- 1. plan-fact matrix ---------------------------------------------------------------------
+st.subheader(tr("indicators.tab_matrix"))
+cells = cache.call(v.matrix_cells, period, node or None)
+cells = restrict_frame(cells, user, "unit_code")
+if cells.empty:
+    widgets.empty_state(tr("indicators.what_values_period", period=period))
+else:
+    text, rag = v.pivot_matrix(cells, L, charts.RAG_ICONS)
+    counts = v.rag_counts(cells)
+    mc = st.columns(4)
+    for col, (r, n) in zip(mc, zip(counts["rag"], counts["cells"], strict=True), strict=True):
+        col.metric(charts.rag_label(r, tr(f"common.rag_{r}")), lang.num(n))
+    st.caption(tr("indicators.matrix_caption", period=period))
+    if bool(cells.get("ytd", pd.Series(dtype=bool)).fillna(False).any()):
+        st.caption(tr("indicators.ytd_note"))
+
+    fg = {"green": "#FFFFFF", "amber": "#000000", "red": "#FFFFFF", "grey": "#333333"}
+    bg = {**charts.RAG_COLOURS, "grey": "#EEEEEE"}
+    css = rag.apply(lambda s: s.map(lambda r: f"background-color: {bg[r]}; color: {fg[r]}" if r in bg else ""))
+    styler = text.style.apply(lambda _: css, axis=None)
+    col_cfg = {"region": st.column_config.TextColumn(tr("indicators.col_region"), pinned=True)}
+    col_cfg.update({c: st.column_config.TextColumn(c, help=ind_name.get(c, c), width="small")
+                    for c in text.columns if c != "region"})
+    event = st.dataframe(styler, hide_index=True, column_config=col_cfg, key="matrix", on_select="rerun",
+                         selection_mode="single-cell", height=min(38 + 35 * len(text), 760))
+    picked = event.selection.cells if event and event.selection else []
+    if picked:
+        row, col = picked[0]
+        if col != "region":
+            st.query_params["indicator"] = col
+        st.query_params["region"] = str(text.index[row])
+        st.rerun()
+    st.caption(tr("indicators.click_hint"))
+    table = cells[["unit_code", f"unit_name_{L}", "indicator_id", NAME, "unit_of_measure", "period", "plan", "fact",
+                   "ratio", "score", "rag", "methodology_version"]].copy()
+    table["ratio"] = 100.0 * table["ratio"]
+    table["rag"] = table["rag"].map(lambda r: charts.rag_label(r, tr(f"common.rag_{r}")))
+    table = table.rename(columns={f"unit_name_{L}": tr("indicators.col_region"), NAME: tr("indicators.col_name"),
+                                  "unit_of_measure": tr("indicators.col_unit"), "plan": tr("indicators.col_plan"),
+                                  "fact": tr("indicators.col_fact"), "ratio": tr("indicators.col_ratio"),
+                                  "score": tr("indicators.col_score"), "rag": tr("indicators.col_status")})
+    widgets.download_table(table, f"plan_fact_{period}", key="dl_matrix", title=tr("indicators.tab_matrix"))
+    widgets.methodology_badge(int(cells["methodology_version"].iloc[0]))
+
+# -- 2. one indicator over time: series, progress, passport -------------------------------------
+st.divider()
+pp = cache.call(v.passport, indicator)
+if pp.empty:
+    widgets.empty_state(tr("indicators.what_values"))
+    st.stop()
+p = pp.iloc[0]
+unit = p["unit_of_measure"] if pd.notna(p["unit_of_measure"]) else None
+where = region_name[region] if region else tr("indicators.whole_country")
+st.subheader(tr("indicators.series_heading", name=f"{indicator} {p[NAME]}", where=where))
+
+left, right = st.columns([3, 2])
+with left:
+    s = cache.call(v.series, indicator, region)
+    if s.empty and region is None:
+        st.info(tr("indicators.no_country_value"), icon=":material/info:")
+    elif s.empty:
+        widgets.empty_state(tr("indicators.what_series", code=indicator))
+    else:
+        points = v.annual_points(s, bool(p["cumulative"]))
+        target_year = int(p["target_year"]) if pd.notna(p["target_year"]) else None
+        target_value = float(p["target_value"]) if pd.notna(p["target_value"]) else None
+        projection = v.linear_projection(points, target_year)
+        fig = charts.indicator_series(
+            s.rename(columns={"start_date": "period_start"}), target_value=target_value, target_year=target_year,
+            projection=projection, unit_of_measure=unit, lang=L,
+            labels={"plan": tr("indicators.trace_plan"), "fact": tr("indicators.trace_fact"),
+                    "target": tr("indicators.trace_target"), "projection": tr("indicators.trace_projection")})
+        widgets.chart(fig, f"{indicator}_{region or 'KZ'}", key="series_chart")
+        if region is None:
+            st.caption(tr("indicators.series_country_note", rule=tr(f"indicators.agg_{p['aggregation']}")))
+        table = s[["period", "plan", "fact", "n_plan", "n_fact"]].rename(columns={
+            "period": tr("indicators.col_period"), "plan": tr("indicators.col_plan"),
+            "fact": tr("indicators.col_fact"), "n_plan": tr("indicators.col_n_plan"),
+            "n_fact": tr("indicators.col_n_fact")})
+        if region is not None:
+            table = table.iloc[:, :3]
+        with st.expander(tr("indicators.col_period") + " · " + tr("indicators.col_plan") + " / "
+                         + tr("indicators.col_fact")):
+            st.dataframe(table, hide_index=True, width="stretch")
+            widgets.download_table(table, f"{indicator}_{region or 'KZ'}_series", key="dl_series")
+
+with right:
+    st.markdown(f"**{tr('indicators.passport_heading', code=indicator)}**")
+
+    def _txt(x, decimals=None):
+        if pd.isna(x):
+            return tr("indicators.not_set")
+        return lang.num(x, decimals) if decimals is not None else str(x)
+
+    def _enum(prefix, x):
+        return tr(f"indicators.{prefix}_{x}") if pd.notna(x) else tr("indicators.not_set")
+
+    def _rag_cut(x, default):
+        return lang.pct(100 * x) if pd.notna(x) else tr("indicators.default_suffix", value=lang.pct(100 * default))
+
+    def _node():
+        if pd.isna(p["node_id"]):
+            return tr("indicators.not_set")
+        return f"{tr('indicators.level_' + str(p['node_level']))}: {p['node_name_' + L]}"
+
+    def _official():
+        if pd.isna(p["responsible_official"]):
+            return tr("indicators.not_set")
+        return ", ".join(str(x) for x in (p["official_name"], p["official_position"]) if pd.notna(x))
+
+    values = {
+        "indicator_id": p["indicator_id"], "name_en": p["name_en"], "name_ru": p["name_ru"], "name_kk": p["name_kk"],
+        "unit_of_measure": _txt(p["unit_of_measure"]), "direction": _enum("dir", p["direction"]),
+        "tier": _enum("tier", p["tier"]), "periodicity": _enum("per", p["periodicity"]),
+        "cumulative": tr("indicators.yes") if bool(p["cumulative"]) else tr("indicators.no"),
+        "aggregation": _enum("agg", p["aggregation"]), "weight": _txt(p["weight"], 2),
+        "rag_green": _rag_cut(p["rag_green"], 1.0), "rag_amber": _rag_cut(p["rag_amber"], 0.9),
+        "baseline_value": _txt(p["baseline_value"], 2), "baseline_year": _txt(p["baseline_year"]),
+        "target_value": _txt(p["target_value"], 2), "target_year": _txt(p["target_year"]),
+        "responsibility_level": _txt(p["responsibility_level"]), "node": _node(),
+        "responsible_official": _official(), "source_document": _txt(p["source_document"]),
+    }
+    passport = pd.DataFrame({tr("indicators.col_field"): [tr(f"indicators.pf_{f}") for f in v.PASSPORT_FIELDS],
+                             tr("indicators.col_value"): [str(values[f]) for f in v.PASSPORT_FIELDS]})
+    st.dataframe(passport, hide_index=True, width="stretch", height=38 + 35 * len(passport))
+    widgets.download_table(passport, f"passport_{indicator}", key="dl_passport")
+
+# -- 3. goal map and gap analysis ---------------------------------------------------------------
+st.divider()
+tab_map, tab_gap = st.tabs([tr("indicators.tab_goalmap"), tr("indicators.tab_gap")])
+levels = {lv: tr(f"indicators.level_{lv}") for lv in
+          ("national_priority", "program", "basic_direction", "project_group", "project")}
+with tab_map:
+    tree = cache.call(goalmap.goal_tree, period)
+    if tree.empty:
+        widgets.empty_state(tr("indicators.what_goalmap"))
+    else:
+        st.caption(tr("indicators.goalmap_caption"))
+        df = tree.assign(name=tree[NAME].fillna(tree["name_en"]), responsible=tree["responsible_name"])
+        fig = charts.goal_sunburst(df, lang=L, level_labels=levels, max_depth=3,
+                                   labels={"score": tr("indicators.col_score"),
+                                           "responsible": tr("indicators.col_responsible"),
+                                           "no_data": tr("common.no_data")},
+                                   title=tr("indicators.goalmap_chart_title", period=period))
+        widgets.chart(fig, f"goal_map_{period}", key="goal_map")
+        nodes_table = df[df["level"] != "project"][["code", "name", "level", "responsible", "responsibility_level",
+                                                    "n_indicators", "score"]].copy()
+        nodes_table["level"] = nodes_table["level"].map(levels)
+        nodes_table = nodes_table.rename(columns={
+            "code": tr("indicators.col_code"), "name": tr("indicators.col_name"), "level": tr("indicators.col_level"),
+            "responsible": tr("indicators.col_responsible"), "responsibility_level": tr("indicators.col_resp_level"),
+            "n_indicators": tr("indicators.col_n_indicators"), "score": tr("indicators.col_score")})
+        st.markdown(f"**{tr('indicators.goalmap_table')}**")
+        st.dataframe(nodes_table, hide_index=True, width="stretch",
+                     column_config={tr("indicators.col_score"): st.column_config.NumberColumn(format="%.1f")})
+        widgets.download_table(nodes_table, f"goal_map_{period}", key="dl_goalmap")
+
+with tab_gap:
+    gap = cache.call(goalmap.gap_analysis, period, region=region)
+    gap = restrict_frame(gap, user, "unit_code")
+    if gap.empty:
+        widgets.empty_state(tr("indicators.what_gap"))
+    else:
+        st.caption(tr("indicators.gap_caption"))
+        known = gap["insufficient"].notna()
+        st.metric(tr("indicators.gap_insufficient"),
+                  tr("indicators.gap_summary", n=int(gap["insufficient"].fillna(False).sum()),
+                     total=int(known.sum())))
+        only = st.toggle(tr("indicators.gap_only_insufficient"), value=True, key="gap_only")
+        all_regions = cache.call(v.region_options)
+        g = v.gap_table(gap, L, dict(zip(all_regions["kato"], all_regions[NAME], strict=True)))
+        g = g.drop(columns=["unit_code"])
+        if only:
+            g = g[g["verdict"] == "insufficient"]
+        g["verdict"] = g["verdict"].map(lambda x: tr(f"indicators.gap_{x}"))
+        g = g.rename(columns={
+            "indicator_id": tr("indicators.col_code"), "name": tr("indicators.col_name"),
+            "region": tr("indicators.col_region"), "unit_of_measure": tr("indicators.col_unit"),
+            "target_value": tr("indicators.col_target"), "target_year": tr("indicators.col_target_year"),
+            "current_fact": tr("indicators.col_current"), "current_period": tr("indicators.col_current_period"),
+            "required": tr("indicators.col_required"), "planned": tr("indicators.col_planned"),
+            "n_projects": tr("indicators.col_n_projects"), "shortfall": tr("indicators.col_shortfall"),
+            "verdict": tr("indicators.col_verdict")})
+        shown = g.copy()
+        for c in (tr("indicators.col_target"), tr("indicators.col_current"), tr("indicators.col_required"),
+                  tr("indicators.col_planned"), tr("indicators.col_shortfall")):
+            shown[c] = shown[c].map(lambda x: lang.num(x, 2))
+        st.dataframe(shown, hide_index=True, width="stretch")
+        widgets.download_table(g, f"gap_analysis_{period}", key="dl_gap")
