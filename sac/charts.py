@@ -57,8 +57,8 @@ _INK = "#222222"
 _NEUTRAL = "#0072B2"        # Okabe-Ito blue: a bar that carries no judgement
 _PLAN = "#666666"
 _PROJECTION = "#CC79A7"     # Okabe-Ito reddish purple: distinct from every RAG colour
-#: Okabe-Ito qualitative order for lines (black last: it is used for highlights).
-QUALITATIVE = ["#0072B2", "#E69F00", "#009E73", "#CC79A7", "#56B4E9", "#D55E00", "#F0E442", "#000000"]
+#: Okabe-Ito colours for lines, those that read as RAG (orange, green, vermillion) last.
+QUALITATIVE = ["#0072B2", "#CC79A7", "#56B4E9", "#000000", "#E69F00", "#009E73", "#D55E00", "#F0E442"]
 
 #: Sequential blue scale for scores 0-100 (light = low, dark = high); it contains no grey.
 SCORE_COLOURSCALE: list[list] = [
@@ -142,15 +142,16 @@ def _require(df: pd.DataFrame, cols: Sequence[str], func: str) -> None:
 
 
 def _layout(fig: go.Figure, lang: str, title: str | None = None, **kw) -> go.Figure:
-    """The house layout: separators for ``lang``, white template, title as ``dict(text=...)`` (plotly 7)."""
+    """The house layout: separators for ``lang``, white template, title as ``dict(text=...)`` (plotly 7),
+    legend above the plot (below the title)."""
+    kw.setdefault("legend", dict(orientation="h", yanchor="bottom", y=1.0, x=0, xanchor="left"))
     fig.update_layout(
         separators=separators(lang),
         template="plotly_white",
         font=dict(family="Inter, 'Segoe UI', Arial, sans-serif", size=13, color=_INK),
         title=dict(text=title, x=0, xanchor="left") if title else None,
-        margin=dict(l=10, r=10, t=50 if title else 20, b=10),
+        margin=dict(l=10, r=10, t=80 if title else 40, b=10),
         hoverlabel=dict(bgcolor="white"),
-        legend=dict(orientation="h", yanchor="top", y=-0.08, x=0),
         **kw,
     )
     return fig
@@ -365,7 +366,8 @@ def rating_dots(df: pd.DataFrame, *, lang: str = "en", labels: Mapping[str, str]
         hovertemplate=f"%{{y}}<br>{lab['rank']}: %{{x:.0f}}<extra></extra>",
     ), row=1, col=2)
     n = max(len(rated), 1)
-    _layout(fig, lang, title, height=max(260, 26 * n + 140), barmode="overlay")
+    _layout(fig, lang, title, height=max(260, 26 * n + 160), barmode="overlay",
+            legend=dict(orientation="h", yanchor="top", y=-0.06, x=0.55, xanchor="left"))
     fig.update_yaxes(categoryorder="array", categoryarray=ylab, autorange="reversed", type="category")
     fig.update_xaxes(range=[0, 105], row=1, col=1, showgrid=True)
     hi = float(np.nanmax([rated["rank"].max(), rated["rank_p95"].max(), 1.0])) if len(rated) else 1.0
@@ -379,7 +381,7 @@ def rating_dots(df: pd.DataFrame, *, lang: str = "en", labels: Mapping[str, str]
         fig.add_annotation(text=f"<i>{lab['not_rated']}:</i> " + "; ".join(names.tolist()), xref="paper",
                            yref="paper", x=0, y=-0.07, yanchor="top", showarrow=False, align="left",
                            font=dict(size=12, color="#555555"))
-        fig.update_layout(margin=dict(b=70), legend=dict(y=-0.13))
+        fig.update_layout(margin=dict(b=80), legend=dict(y=-0.12))
     return fig
 
 
@@ -531,7 +533,11 @@ def plan_fact_bars(df: pd.DataFrame, *, lang: str = "en", labels: Mapping[str, s
             hovertemplate=f"%{{y}}<br>{lab['fact']}: %{{x:{value_format}}}{unit}<br>{label}<extra></extra>"))
     _layout(fig, lang, title, height=max(260, 44 * len(d) + 120), barmode="group", bargap=0.25)
     fig.update_yaxes(categoryorder="array", categoryarray=order, autorange="reversed")
-    fig.update_xaxes(title=dict(text=unit_of_measure) if unit_of_measure else None, tickformat=",")
+    lo = float(np.nanmin([0.0, d["plan"].min(), d["fact"].min()]))
+    hi = float(np.nanmax([0.0, d["plan"].max(), d["fact"].max()]))
+    span = (hi - lo) or 1.0
+    fig.update_xaxes(title=dict(text=unit_of_measure) if unit_of_measure else None, tickformat=",",
+                     range=[lo - (0.05 * span if lo < 0 else 0), hi + 0.4 * span])  # room for "4.5 ✓ achieved"
     return fig
 
 
@@ -651,7 +657,7 @@ def spike_bars(df: pd.DataFrame, threshold: float = 0.40, *, lang: str = "en",
 # --- projects ----------------------------------------------------------------------------------------------------
 
 TIMELINE_LABELS = {"planned": "planned", "forecast": "forecast / actual", "today": "today",
-                   **{f"rag_{k}": v for k, v in RAG_TEXT.items()}}
+                   "rag_green": "on track", "rag_amber": "at risk", "rag_red": "off track", "rag_grey": "no data"}
 
 _MS_PER_DAY = 86_400_000
 
@@ -704,6 +710,18 @@ def project_timeline(df: pd.DataFrame, *, lang: str = "en", labels: Mapping[str,
             hovertemplate=f"%{{customdata[0]}}<br>{lab['forecast']}: %{{customdata[1]}} - %{{customdata[2]}}"
                           f"<br>{label}<extra></extra>",
         ))
+    no_bar = ~ok2
+    if no_bar.any():  # no forecast/actual dates: say "no data" where the bar would start
+        nd = rag_label("grey", words["grey"])
+        at = start2.fillna(pe).fillna(ps)[no_bar]
+        fig.add_trace(go.Scatter(
+            y=d.loc[no_bar, "_name"], x=at, mode="text", text=[nd] * int(no_bar.sum()), textposition="bottom right",
+            name=nd, showlegend=False, hovertemplate=f"%{{y}}: {nd}<extra></extra>"))
+    lo = pd.concat([ps, start2]).min()
+    hi = pd.concat([pe, end2]).max()
+    if pd.notna(lo) and pd.notna(hi):
+        span = max(hi - lo, pd.Timedelta(days=30))
+        fig.update_xaxes(range=[lo - 0.03 * span, hi + 0.22 * span])  # room for the status label
     if today is not None:
         fig.add_vline(x=pd.Timestamp(today).timestamp() * 1000, line=dict(color=_INK, dash="dot", width=1),
                       annotation_text=lab["today"], annotation_position="top")
@@ -751,7 +769,7 @@ def goal_sunburst(df: pd.DataFrame, *, kind: str = "sunburst", lang: str = "en",
                   customdata=custom, hovertemplate=hover, texttemplate=text_sc.tolist(),
                   marker=dict(colors=score_colours(d["score"]), line=dict(color="white", width=1)),
                   maxdepth=max_depth, insidetextfont=dict(color=_text_on(d["score"].fillna(0))))
-    trace = go.Sunburst(**common, insidetextorientation="horizontal") if kind == "sunburst" else go.Treemap(**common)
+    trace = go.Sunburst(**common, insidetextorientation="horizontal", leaf=dict(opacity=1)) if kind == "sunburst" else go.Treemap(**common)
     fig = go.Figure(trace)
     # an empty scatter only to show the colour bar of the score scale
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
