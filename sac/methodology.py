@@ -214,3 +214,132 @@ def _diff(old: dict, new: dict, prefix: str = "") -> list[tuple[str, Any, Any]]:
         elif old.get(k) != new[k]:
             out.append((path, old.get(k), new[k]))
     return out
+
+
+# -- the generated methodology page --------------------------------------------------
+
+_HEADINGS = {
+    "title": {"en": "Methodology", "ru": "Методика", "kk": "Әдістеме"},
+    "version": {"en": "Version {v}, adopted {d} by {who}", "ru": "Версия {v}, принята {d}, {who}",
+                "kk": "{v}-нұсқа, {d} қабылданған, {who}"},
+    "s2": {"en": "Plan-fact for one cell", "ru": "План-факт по одной ячейке", "kk": "Бір ұяшық бойынша жоспар-факт"},
+    "s3": {"en": "Comparative rating of regions (Rules para 34)",
+           "ru": "Сравнительный рейтинг регионов (п. 34 Правил)",
+           "kk": "Өңірлердің салыстырмалы рейтингі (Қағидалардың 34-т.)"},
+    "s4": {"en": "Progress to target", "ru": "Прогресс к целевому значению", "kk": "Нысаналы мәнге қарай прогресс"},
+    "s5": {"en": "Budget", "ru": "Бюджет", "kk": "Бюджет"},
+    "s6": {"en": "Projects", "ru": "Проекты", "kk": "Жобалар"},
+    "s7": {"en": "Goal map and gap analysis", "ru": "Карта целей и анализ разрывов",
+           "kk": "Мақсаттар картасы және алшақтықты талдау"},
+    "s8": {"en": "Indicator quality audit", "ru": "Аудит качества индикаторов", "kk": "Индикаторлар сапасының аудиті"},
+    "s9": {"en": "Management by exception", "ru": "Управление по отклонениям", "kk": "Ауытқулар бойынша басқару"},
+    "s10": {"en": "Instructions on control", "ru": "Поручения на контроле", "kk": "Бақылаудағы тапсырмалар"},
+}
+
+
+def _h(key: str, lang: str) -> str:
+    texts = _HEADINGS[key]
+    return texts.get(lang, texts["en"])
+
+
+def _pct(x: float) -> str:
+    return f"{100 * float(x):g}%"
+
+
+def render_markdown(methodology: Methodology | None = None, lang: str = "en") -> str:
+    """The methodology page (sections 2-10) with the formulas and THIS version's settings.
+
+    Every threshold in the text is read from ``methodology.config``, so the page and
+    the numbers never disagree. Body text is English; headings in en/ru/kk.
+    """
+    m = methodology or default()
+    c = merge(DEFAULT_CONFIG, m.config)
+    pf, r, rob, pr, b, pj, q = (c["plan_fact"], c["rating"], c["rating"]["robustness"], c["progress"],
+                                c["budget"], c["projects"], c["quality"])
+    when = m.created_at.strftime("%d.%m.%Y") if m.created_at else "—"
+    agg = "weighted arithmetic mean" if r["aggregation"] == "arithmetic" else "weighted geometric mean"
+    kind = "plan-fulfilment" if r["kind"] == "plan_fulfilment" else f"level ({r['normalisation']})"
+    return f"""# {_h("title", lang)}
+
+*{_h("version", lang).format(v=m.version, d=when, who=m.created_by or "—")}.*{(" " + m.note) if m.note else ""}
+
+Every figure in the app names the methodology version it was computed with. Notation: indicator *i*, unit *r*
+(region, city, organisation), period *t*; plan *P*, fact *F*; direction up (higher is better) or down.
+
+## 2. {_h("s2", lang)}
+
+- Deviation `Δ = F − P`; relative deviation `Δ% = 100·(F − P)/|P|` (undefined when P = 0).
+- Achievement ratio *A*: up `A = F/P`; down `A = P/F`, and `A = 1` when F = 0 and P ≥ 0 (target met).
+- When P ≤ 0, F < 0 or the signs of P and F differ the ratio means nothing: binary form, `A = 1` if achieved, else 0.
+- Achieved: `F ≥ P` (up) or `F ≤ P` (down). Score `S = 100·min(A, 1)`: over-achievement is shown but never
+  compensates another indicator.
+- Colour (always with a label): green `A ≥ {pf["rag_green"]:g}`; amber `{pf["rag_amber"]:g} ≤ A < {pf["rag_green"]:g}`;
+  red `A < {pf["rag_amber"]:g}`; grey when plan or fact is missing. An indicator's passport may set its own cut-points.
+- A missing fact is "no data", never zero. A fact without a plan is shown but not scored.
+- Period: for a year, an indicator reported quarterly or monthly counts with its latest sub-period that has data
+  (the same sub-period for every unit; for cumulative indicators that is the year to date). An annual indicator is
+  not used for a quarter.
+
+## 3. {_h("s3", lang)}
+
+- Default rating: **{kind}**, aggregated by the **{agg}**.
+- Plan-fulfilment: `R_r = Σ w_i·S_ri / Σ w_i` over the indicators with a score for *r*.
+- Level: min-max `N = 100·(x − min)/(max − min)` (reversed for down; all equal → 100); or z-score rescaled by the
+  normal distribution function; or goalposts `100·clip((x − L)/(U − L), 0, 1)` from the passport.
+- Geometric mean: scores are floored at {r["geometric_floor"]:g} so that a weak indicator is not hidden by a strong one.
+- Coverage `= Σ w over indicators with data / Σ w over the indicators in the comparison`. A unit with coverage below
+  {_pct(r["coverage_min"])} is listed as "not rated: insufficient data", with its coverage.
+- Ties: R is rounded to {r["tie_decimals"]} decimal(s), then ranked 1, 2, 2, 4; shared places show as "=2".
+- Movement: change of rank against the previous period, for units rated in both.
+- Robustness: {rob["draws"]} draws (fixed seed {rob["seed"]}) multiply each weight by a random factor in
+  [{rob["weight_low"]:g}, {rob["weight_high"]:g}] and pick arithmetic or geometric aggregation with equal chance.
+  Each unit gets its median rank and the 5th–95th percentile band of ranks (widened, if needed, to include its
+  rank in the rating itself). Two units whose bands overlap are not clearly apart.
+
+## 4. {_h("s4", lang)}
+
+- `g_obs = (y_t/y₀)^(1/(t−t₀)) − 1`, `g_req = (y_T/y₀)^(1/(T−t₀)) − 1`, `Q = g_obs/g_req`.
+- Target already achieved → achieved; `Q ≥ {pr["on_track"]:g}` on track; `{pr["acceleration"]:g} ≤ Q < {pr["on_track"]:g}`
+  acceleration needed; `0 ≤ Q < {pr["acceleration"]:g}` limited progress; `Q < 0` moving away.
+- No status, with the reason, when there are fewer than two points, y₀ ≤ 0, or g_req = 0.
+- Projection: least-squares line through the last {pr["projection_points"]} points, evaluated at the target year.
+
+## 5. {_h("s5", lang)}
+
+- Execution `spent/plan` (period and year to date); financing `allocated/plan`; `spent/allocated`; `spent − plan`;
+  unspent balance.
+- Year-end spike: share of the year's spending made in Q4 (December for monthly data); flagged above
+  {_pct(b["spike_share"])}.
+- Efficiency `E = (mean S of linked indicators / 100) / execution`; effectiveness `K = (mean S / 100)·min(E, 1)`;
+  bands: high ≥ {b["bands"]["high"]:g}, medium ≥ {b["bands"]["medium"]:g}, satisfactory ≥ {b["bands"]["satisfactory"]:g},
+  else unsatisfactory.
+- One budget program and year carried with different amounts in different documents is flagged with every amount
+  and its source.
+
+## 6. {_h("s6", lang)}
+
+- Rules para 64 ratios with numerator and denominator; slip in days; budget variance `100·(cost − budget)/budget`.
+- Earned value: `SPI = EV/PV`, `CPI = EV/AC`; red when SPI or CPI < {pj["ev_red"]:g} or overdue; amber when
+  < {pj["ev_amber"]:g}; else green. A self-reported status that disagrees is flagged.
+- One project per manager (para 79); rating of project managers (para 68.10) with the coverage and tie rules of §3.
+
+## 7. {_h("s7", lang)}
+
+- A node's score is the weighted mean S of its indicators, or the mean of its children's scores.
+- `required = target − current fact` (direction-aware); `planned = Σ contributions of running projects`;
+  "projects insufficient" when planned < required.
+
+## 8. {_h("s8", lang)}
+
+- Passport completeness; targets planned against the direction; one indicator with several targets; upload
+  outliers with modified z-score above {q["outlier_z"]:g} against the unit's own history (flagged, never dropped).
+
+## 9. {_h("s9", lang)}
+
+Red indicators, projects off track, overdue instructions, escalated issues, year-end spending spikes, insufficient
+projects for a target.
+
+## 10. {_h("s10", lang)}
+
+Overdue count and days; share done on time per responsible body.
+"""

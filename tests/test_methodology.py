@@ -71,3 +71,30 @@ def test_get_unknown_version(store):
 def test_current_without_store_is_defaults():
     assert m.current(None).version == 1
     assert m.current(None).config == m.DEFAULT_CONFIG
+
+
+def test_page_states_the_current_settings(store):
+    page = m.render_markdown(m.current(store))
+    assert "Version 1" in page and "below\n  80%" in page and "green `A ≥ 1`" in page
+    m.save_new_version(store, {"rating": {"coverage_min": 0.75, "aggregation": "geometric"},
+                               "plan_fact": {"rag_amber": 0.85}, "budget": {"spike_share": 0.35}}, "analyst1", "v2")
+    page2 = m.render_markdown(m.current(store))
+    assert "Version 2" in page2 and "by analyst1" in page2
+    assert "below\n  75%" in page2 and "amber `0.85 ≤ A < 1`" in page2 and "above\n  35%" in page2
+    assert "weighted geometric mean" in page2
+    assert "## 3. Сравнительный рейтинг" in m.render_markdown(m.current(store), "ru")
+    for n in range(2, 11):
+        assert f"## {n}." in page2
+
+
+def test_cli_show_and_export(store, tmp_path, monkeypatch, capsys):
+    from sac.cli import main
+    m.save_new_version(store, {"rating": {"coverage_min": 0.7}}, "analyst1")
+    store.close()
+    monkeypatch.setenv("SAC_DB_PATH", str(tmp_path / "sac.duckdb"))
+    assert main(["methodology", "show"]) == 0
+    assert "Version 2" in capsys.readouterr().out
+    out = tmp_path / "m.md"
+    assert main(["methodology", "export", str(out), "--version", "1"]) == 0
+    assert "Version 1" in out.read_text(encoding="utf-8") and "below\n  80%" in out.read_text(encoding="utf-8")
+    assert main(["methodology", "show", "--version", "9"]) == 4
