@@ -1,0 +1,642 @@
+"""The audited import: read, validate in DuckDB SQL, diff against the store, commit or roll back.
+
+Flow for one file (all set-based SQL over temporary tables, never a Python loop over rows):
+
+1. ``readers`` put the cells into ``_ing_raw`` (VARCHAR, with the Excel row number ``_row``);
+2. headers are matched to the kind's columns (:mod:`sac.ingest.specs`);
+3. blank rows are dropped; totals rows ('Итого', 'Барлығы', 'Республика Казахстан', ...) are
+   dropped and reported (severity ``info``), never stored as a region;
+4. ``_ing_stage`` holds the typed values: numbers parsed by SQL expressions, periods, dates,
+   units, yes/no and codes mapped once per distinct value and joined back;
+5. problems are found by SQL (missing, unreadable, unknown, anti-joins, window counts for
+   duplicate keys, periodicity, negative amounts, modified z-score outliers);
+6. ``_ing_diff`` classifies each row as insert / update / unchanged against the stored table.
+
+Commit (:func:`import_file` with ``dry_run=False``) redoes 1-6 inside ``store.write()`` and, only
+when there is no error, writes the batch row, the previous row images (migration 002), the
+rows and the audit entry in that one transaction. Any error: nothing is written.
+
+Replace semantics on the natural key, column by column: a column present in the file replaces
+the stored value (a blank cell stores NULL); a column absent from the file keeps the stored
+value (so a plan file and a fact file can be uploaded separately). New rows get NULL, or the
+schema default, for absent columns.
+
+The same file (same SHA-256 and kind as a committed batch) is warned about in the dry run and
+refused at commit unless ``force=True``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import itertools
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+
+from sac import audit
+from sac.ingest import parse, readers
+from sac.ingest.specs import KINDS, NAME_FALLBACK, Field, Kind
+
+PROBLEM_LIMIT = 10_000
+OUTLIER_Z = 3.5          # METHODOLOGY.md §8: modified z-score of a fact against the unit's own history
+OUTLIER_MIN_HISTORY = 4  # stored values needed before the z-score means anything
+
+PROBLEM_COLUMNS = ["row", "column", "value", "severity", "code", "message"]
+
+MESSAGES = {
+    "missing_column": "required column {column!r} is not in the file",
+    "missing_value": "{column!r} is empty",
+    "unreadable_number": "{column!r}: {value!r} is not a number",
+    "unreadable_int": "{column!r}: {value!r} is not a whole number",
+    "unreadable_date": "{column!r}: {value!r} is not a date (use dd.mm.yyyy)",
+    "unreadable_period": "{column!r}: {value!r} is not a period (2024, 2024-Q3, 3 кв. 2024, 2024-07, июль 2024)",
+    "unreadable_bool": "{column!r}: {value!r} is not yes/no",
+    "unreadable_enum": "{column!r}: {value!r} is not one of the allowed values",
+    "unknown_unit": "{column!r}: {value!r} is neither a known region (KATO, ISO or name) nor an organisation",
+    "unknown_region": "{column!r}: {value!r} is not a known region (KATO, ISO or name)",
+    "unknown_indicator": "{column!r}: indicator {value!r} does not exist",
+    "unknown_project": "{column!r}: project {value!r} does not exist",
+    "unknown_period": "{column!r}: period {value!r} is outside the calendar",
+    "period_mismatch": "{column!r}: {value!r} does not match the indicator's periodicity",
+    "negative_amount": "{column!r}: {value!r} is negative, which an amount cannot be",
+    "out_of_range": "{column!r}: {value!r} is out of range",
+    "duplicate_key": "{column!r}: this key appears more than once in the file ({value})",
+    "unit_not_allowed": "{column!r}: {value!r} is not one of your regions",
+    "kind_not_allowed": "your role may not upload this kind of data",
+    "duplicate_file": "this file was already committed as batch {value}",
+    "outlier": "{column!r}: {value!r} is far from this unit's own history (modified z-score above 3.5): confirm it",
+    "totals_row": "totals row skipped: {value!r}",
+    "ignored_column": "column {column!r} is not used",
+    "no_header": "no header row with known column names in the first 15 rows",
+    "no_sheet": "no such sheet: {value}",
+    "unreadable": "the file could not be read: {value}",
+    "empty": "the file has no data rows",
+}
+
+
+class BatchNotFound(LookupError):
+    pass
+
+
+class RollbackRefused(RuntimeError):
+    """Rolling back would undo a later committed batch's changes, or the batch is already rolled back."""
+
+
+@dataclass
+class ImportReport:
+    """What an import did (or would do). ``problems`` columns: row (Excel row number, NA for the
+    whole file), column (header as written), value, severity ('error' | 'warning' | 'info'), code, message."""
+    kind: str
+    file_name: str
+    sha256: str
+    status: str = "dry_run"          # 'dry_run' | 'committed' | 'rejected'
+    batch_id: int | None = None
+    sheet: str | None = None
+    header_row: int | None = None
+    rows_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    totals: int = 0
+    blank: int = 0
+    duplicate_of: int | None = None
+    columns: dict[str, str] = field(default_factory=dict)   # header as written -> column
+    problems: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROBLEM_COLUMNS))
+    problems_total: int = 0
+
+    @property
+    def errors(self) -> pd.DataFrame:
+        return self.problems[self.problems["severity"] == "error"]
+
+    @property
+    def warnings(self) -> pd.DataFrame:
+        return self.problems[self.problems["severity"] == "warning"]
+
+    @property
+    def ok(self) -> bool:
+        return self.errors.empty
+
+    def counts(self) -> dict[str, int]:
+        return {"inserted": self.inserted, "updated": self.updated, "unchanged": self.unchanged,
+                "rejected": self.rejected, "totals": self.totals, "warnings": len(self.warnings)}
+
+
+class _Rejected(Exception):
+    def __init__(self, report: ImportReport) -> None:
+        self.report = report
+
+
+_seq = itertools.count(1)
+_seq_lock = threading.Lock()
+
+
+def _table_columns(cur, table: str) -> list[str]:
+    return [r[0] for r in cur.execute(
+        "SELECT column_name FROM information_schema.columns WHERE table_name = ? AND table_schema = 'main' "
+        "ORDER BY ordinal_position", [table]).fetchall()]
+
+
+def _first(rows: list):
+    """The first row or None (DuckDB 2 wants results fetched to the end before the next statement)."""
+    return rows[0] if rows else None
+
+
+def _q(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _lit(text: str | None) -> str:
+    return "NULL" if text is None else "'" + str(text).replace("'", "''") + "'"
+
+
+# -- header matching -------------------------------------------------------------
+
+def _matcher(spec: Kind) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for f in spec.fields:
+        for k in f.keys():
+            out.setdefault(k, f.name)
+    return out
+
+
+def match_headers(spec: Kind, headers: list[str]) -> tuple[dict[str, int], list[tuple[str, str]]]:
+    """({column: index in file}, [(problem code, header)]): the first header naming a column wins."""
+    m = _matcher(spec)
+    found: dict[str, int] = {}
+    issues = []
+    for i, h in enumerate(headers):
+        col = m.get(parse.norm_header(h))
+        if col is None or col in found:
+            if h:
+                issues.append(("ignored_column", h))
+            continue
+        found[col] = i
+    return found, issues
+
+
+# -- mapping of distinct values ------------------------------------------------------
+
+def _unit_lookup(cur) -> tuple[dict[str, str], dict[str, str], dict[str, str | None]]:
+    """(key -> kato for regions, org_id -> org_id, unit code -> region kato for allowed_units)."""
+    regions: dict[str, str] = {}
+    region_of: dict[str, str | None] = {}
+    for kato, iso, en, ru, kk in cur.execute("SELECT kato, iso, name_en, name_ru, name_kk FROM regions").fetchall():
+        region_of[kato] = kato
+        regions[kato.lower()] = kato
+        regions[iso.lower()] = kato
+        for n in (en, ru, kk):
+            regions[parse.region_key(n)] = kato
+    orgs = {}
+    for org_id, rk in cur.execute("SELECT org_id, region_kato FROM organisations").fetchall():
+        orgs[org_id.lower()] = org_id
+        region_of[org_id] = rk
+    return regions, orgs, region_of
+
+
+def _map_values(f: Field, values: list[str], units) -> pd.DataFrame:
+    """raw -> val (typed) for the distinct raw values of one column; val NA when unreadable."""
+    regions, orgs, _ = units
+    if f.type in ("unit", "region"):
+        def one(v: str):
+            s = v.strip()
+            low = s.lower()
+            if s.endswith(".0") and s[:-2].isdigit():
+                low = s[:-2]
+            return (regions.get(low) or regions.get(parse.region_key(s))
+                    or (orgs.get(low) if f.type == "unit" else None))
+        vals = [one(v) for v in values]
+        return pd.DataFrame({"raw": values, "val": pd.array(vals, dtype="string")})
+    if f.type == "period":
+        return pd.DataFrame({"raw": values, "val": pd.array([parse.parse_period(v) for v in values], dtype="string")})
+    if f.type == "date":
+        return pd.DataFrame({"raw": values, "val": pd.Series([parse.parse_date(v) for v in values], dtype="object")})
+    if f.type == "bool":
+        return pd.DataFrame({"raw": values, "val": pd.array([parse.parse_bool(v) for v in values], dtype="boolean")})
+    if f.type == "enum":
+        return pd.DataFrame({"raw": values,
+                             "val": pd.array([parse.parse_enum(v, f.choices) for v in values], dtype="string")})
+    raise ValueError(f.type)
+
+
+_SQL_TYPE = {"date": "DATE", "bool": "BOOLEAN"}
+
+_TOTALS_SQL = ("^\\s*(итого|всего|барлығы|барлыгы|жиыны|жиынтығы|total|grand total|subtotal|республика казахстан|"
+               "казахстан|қазақстан республикасы|казахстан республикасы|по республике|республика бойынша|рк|"
+               "kazakhstan|republic of kazakhstan)(\\s|$|[.,:;()\\-])")
+
+
+# -- preparing one file ----------------------------------------------------------------
+
+@dataclass
+class _Prepared:
+    report: ImportReport
+    spec: Kind
+    present: list[str]          # columns whose values the file supplies (after name fallbacks)
+    ok: bool
+
+
+def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, allowed_units: set[str] | None,
+             path: str | None, force: bool, committing: bool) -> _Prepared:
+    sha = hashlib.sha256(data).hexdigest()
+    rep = ImportReport(kind=spec.kind, file_name=file_name, sha256=sha)
+    probs: list[pd.DataFrame] = []
+
+    def file_problem(code: str, column: str | None = None, value: object = None, severity: str = "error") -> None:
+        probs.append(pd.DataFrame([{"row": pd.NA, "column": column, "value": None if value is None else str(value),
+                                    "severity": severity, "code": code}]))
+
+    def finish(ok: bool, present: list[str]) -> _Prepared:
+        frame = pd.concat(probs, ignore_index=True) if probs else pd.DataFrame(columns=PROBLEM_COLUMNS[:-1])
+        frame = frame.astype({"row": "Int64"}) if len(frame) else frame
+        rep.problems_total = len(frame)
+        frame = frame.sort_values(["row", "severity"], na_position="first", kind="stable").head(PROBLEM_LIMIT)
+        frame["message"] = [MESSAGES[c].format(column=col, value=v)
+                            for c, col, v in zip(frame["code"], frame["column"], frame["value"], strict=True)]
+        rep.problems = frame.reset_index(drop=True)[PROBLEM_COLUMNS]
+        rep.rejected = int(frame.loc[frame["severity"] == "error", "row"].dropna().nunique())
+        return _Prepared(rep, spec, present, ok and rep.ok)
+
+    dup = cur.execute("SELECT max(batch_id) FROM upload_batches WHERE sha256 = ? AND kind = ? AND status = 'committed'",
+                      [sha, spec.kind]).fetchall()[0][0]
+    if dup is not None:
+        rep.duplicate_of = int(dup)
+        file_problem("duplicate_file", value=dup, severity="error" if committing and not force else "warning")
+    if allowed_units is not None and not any(f.type in ("unit", "region") for f in spec.fields):
+        file_problem("kind_not_allowed")
+        return finish(False, [])
+
+    matcher = _matcher(spec)
+
+    def score(cells: list[str]) -> int:
+        return len({matcher[k] for k in (parse.norm_header(c) for c in cells) if k in matcher})
+
+    fmt = readers.detect_format(file_name, data)
+    with _seq_lock:
+        n = next(_seq)
+    raw_name = f"_ing_raw_{n}"
+    try:
+        if fmt == "xlsx":
+            raw = readers.read_xlsx(cur, data, raw_name, score, sheet)
+        elif fmt == "parquet":
+            raw = readers.read_parquet(cur, data, raw_name, score)
+        else:
+            raw = readers.read_csv(cur, data, raw_name, score, path)
+    except readers.FileProblem as e:
+        file_problem(e.code, value=str(e))
+        return finish(False, [])
+    rep.sheet, rep.header_row = raw.sheet, raw.header_row
+    found, issues = match_headers(spec, raw.headers)
+    for code, h in issues:
+        file_problem(code, column=h, severity="info")
+    rep.columns = {raw.headers[i]: col for col, i in found.items()}
+    header = {col: raw.headers[i] for col, i in found.items()}
+    missing = [f.name for f in spec.fields if f.required and f.name not in found]
+    fallback = NAME_FALLBACK.get(spec.kind)
+    if fallback and not any(c in found for c in (fallback[0], *fallback[1])):
+        missing.append(fallback[0])
+    for m in missing:
+        file_problem("missing_column", column=m)
+    if spec.one_of and not any(c in found for c in spec.one_of):
+        file_problem("missing_column", column=" / ".join(spec.one_of))
+    if missing or (spec.one_of and not any(c in found for c in spec.one_of)):
+        return finish(False, [])
+
+    # -- rows: blank, totals --------------------------------------------------------
+    cells = [f"c{i}" for i in range(len(raw.headers))]
+    # blank rows, and note rows whose first cell starts with '#' (the templates' ru/kk header note)
+    blank_sql = "(" + (" AND ".join(f"coalesce(trim({c}), '') = ''" for c in cells) or "TRUE") + \
+        " OR starts_with(trim(coalesce(c0, '')), '#'))"
+    totals_cols = sorted({"c0", *[f"c{found[f.name]}" for f in spec.fields
+                                  if f.name in found and f.type in ("unit", "region", "text") and f.required]})
+    totals_sql = " OR ".join(f"regexp_matches(lower(coalesce({c}, '')), '{_TOTALS_SQL}')" for c in totals_cols)
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE {raw_name}_k AS SELECT _row, ({blank_sql}) AS _blank, "
+                f"(NOT ({blank_sql}) AND ({totals_sql})) AS _totals FROM {raw_name}")
+    rep.rows_read, rep.blank, rep.totals = cur.execute(
+        f"SELECT count(*), count(*) FILTER (_blank), count(*) FILTER (_totals) FROM {raw_name}_k").fetchall()[0]
+    if rep.totals:
+        probs.append(cur.execute(
+            f"SELECT r._row AS row, NULL AS column, concat_ws(' ', {', '.join(f'r.{c}' for c in totals_cols)}) AS value,"
+            f" 'info' AS severity, 'totals_row' AS code FROM {raw_name} r JOIN {raw_name}_k k USING (_row) "
+            "WHERE k._totals ORDER BY 1").df())
+    if rep.rows_read - rep.blank - rep.totals == 0:
+        file_problem("empty")
+        return finish(False, [])
+
+    # -- typed staging --------------------------------------------------------------
+    units = _unit_lookup(cur)
+    inner = ["r._row"]
+    outer = ["_row"]
+    joins = []
+    for f in spec.fields:
+        if f.name not in found:
+            continue
+        c = f"r.c{found[f.name]}"
+        inner.append(f"NULLIF(trim({c}), '') AS {_q(f.name + '__raw')}")
+        outer.append(_q(f.name + "__raw"))
+        if f.type in ("number", "amount", "share", "int"):
+            inner.append(f"{parse.number_clean_sql(c)} AS {_q(f.name + '__s')}")
+            num = parse.number_from_clean_sql(_q(f.name + "__s"))
+            if f.type == "share":  # '45%' or 45 -> 0.45; 0.45 stays
+                num = (f"(CASE WHEN {_q(f.name + '__raw')} LIKE '%\\%%' ESCAPE '\\' OR {num} > 1 "
+                       f"THEN {num} / 100 ELSE {num} END)")
+            outer.append(f"{num} AS {_q(f.name)}")
+        elif f.type == "text":
+            default = f" , {_lit(f.default)}" if f.default is not None and f.name in spec.key else ""
+            expr = f"NULLIF(trim({c}), '')"
+            inner.append(f"coalesce({expr}{default}) AS {_q(f.name)}" if default else f"{expr} AS {_q(f.name)}")
+            outer.append(_q(f.name))
+        else:
+            distinct = [r[0] for r in cur.execute(
+                f"SELECT DISTINCT trim({c.split('.')[1]}) FROM {raw_name} WHERE NULLIF(trim({c.split('.')[1]}), '') "
+                "IS NOT NULL").fetchall()]
+            mapping = _map_values(f, distinct, units)
+            mname = f"{raw_name}_m_{f.name}"
+            cur.register(f"{mname}_v", mapping)
+            typ = _SQL_TYPE.get(f.type, "VARCHAR")
+            cur.execute(f"CREATE OR REPLACE TEMP TABLE {mname} AS SELECT CAST(raw AS VARCHAR) AS raw, "
+                        f"CAST(val AS {typ}) AS val FROM {mname}_v")
+            cur.unregister(f"{mname}_v")
+            joins.append(f"LEFT JOIN {mname} ON {mname}.raw = trim({c})")
+            inner.append(f"{mname}.val AS {_q(f.name)}")
+            outer.append(_q(f.name))
+    present = [f.name for f in spec.fields if f.name in found]
+    if fallback:  # name_en NOT NULL: fill it from the other languages (and the others from it, for passports)
+        names = [n for n in (fallback[0], *fallback[1]) if n in found]
+        targets = [fallback[0]] + ([*fallback[1]] if spec.kind == "indicators" else [])
+        for t in targets:
+            order = [t] + [n for n in names if n != t]
+            expr = f"coalesce({', '.join(_q(n) for n in order if n in found)})"
+            outer = [o for o in outer if o != _q(t)] + [f"{expr} AS {_q(t)}"]
+            if t not in present:
+                present.append(t)
+    stage = f"{raw_name}_stage"
+    cur.execute(
+        f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT {', '.join(outer)} FROM ("
+        f"SELECT {', '.join(inner)} FROM {raw_name} r JOIN {raw_name}_k k USING (_row) {' '.join(joins)} "
+        f"WHERE NOT k._blank AND NOT k._totals) s")
+
+    # -- problems --------------------------------------------------------------------
+    checks: list[str] = []
+
+    def check(code: str, col: str, where: str, value: str | None = None, severity: str = "error") -> None:
+        value = value or _q(col + "__raw")
+        checks.append(f"SELECT _row AS row, {_lit(header.get(col, col))} AS column, CAST({value} AS VARCHAR) AS value,"
+                      f" '{severity}' AS severity, '{code}' AS code FROM {stage} WHERE {where}")
+
+    unreadable = {"number": "unreadable_number", "amount": "unreadable_number", "share": "unreadable_number",
+                  "int": "unreadable_int", "date": "unreadable_date", "period": "unreadable_period",
+                  "bool": "unreadable_bool", "enum": "unreadable_enum", "unit": "unknown_unit",
+                  "region": "unknown_region"}
+    for f in spec.fields:
+        if f.name not in found:
+            continue
+        v, r = _q(f.name), _q(f.name + "__raw")
+        if f.required:
+            check("missing_value", f.name, f"{r} IS NULL")
+        if f.type in unreadable:
+            check(unreadable[f.type], f.name, f"{r} IS NOT NULL AND {v} IS NULL")
+        if f.type == "int":
+            check("unreadable_int", f.name, f"{v} IS NOT NULL AND {v} <> round({v})")
+        if f.type == "amount":
+            check("negative_amount", f.name, f"{v} < 0")
+        if f.type == "share":
+            check("out_of_range", f.name, f"{v} < 0 OR {v} > 1")
+        if f.lo is not None:
+            check("out_of_range", f.name, f"{v} < {f.lo}")
+        if f.hi is not None:
+            check("out_of_range", f.name, f"{v} > {f.hi}")
+        if f.ref == "indicators":
+            check("unknown_indicator", f.name, f"{v} IS NOT NULL AND {v} NOT IN (SELECT indicator_id FROM indicators)")
+        if f.type == "period":
+            check("unknown_period", f.name, f"{v} IS NOT NULL AND {v} NOT IN (SELECT code FROM periods)")
+        if f.type in ("unit", "region") and allowed_units is not None:
+            region_of = units[2]
+            ok_codes = sorted(c for c, rk in region_of.items() if c in allowed_units or rk in allowed_units)
+            in_list = ", ".join(_lit(c) for c in ok_codes) or "NULL"
+            check("unit_not_allowed", f.name, f"{v} IS NOT NULL AND {v} NOT IN ({in_list})"
+                  if f.required else f"{v} IS NULL OR {v} NOT IN ({in_list})")
+    if spec.kind == "contributions":
+        check("unknown_project", "project_id",
+              "project_id IS NOT NULL AND project_id NOT IN (SELECT project_id FROM projects)")
+    if spec.one_of:
+        cols = [c for c in spec.one_of if c in found]
+        check("missing_value", cols[0], " AND ".join(f"{_q(c + '__raw')} IS NULL" for c in cols))
+    if fallback:
+        check("missing_value", fallback[0], f"{_q(fallback[0])} IS NULL")
+    if spec.kind == "indicator_values":
+        check("period_mismatch", "period",
+              f"period IS NOT NULL AND indicator_id IN (SELECT indicator_id FROM indicators) AND "
+              f"(CASE WHEN period LIKE '%-Q%' THEN 'quarter' WHEN period LIKE '%-%' THEN 'month' ELSE 'year' END) <> "
+              f"(SELECT i.periodicity FROM indicators i WHERE i.indicator_id = {stage}.indicator_id)")
+    key_cols = [k for k in spec.key if k in present]
+    key_list = ", ".join(_q(k) for k in key_cols)
+    checks.append(
+        f"SELECT _row AS row, {_lit(header.get(key_cols[0], key_cols[0]))} AS column, "
+        f"'rows ' || _rows AS value, 'error' AS severity, 'duplicate_key' AS code FROM ("
+        f"SELECT _row, count(*) OVER w AS _n, string_agg(_row::VARCHAR, ', ') OVER w AS _rows FROM {stage} "
+        f"WHERE {' AND '.join(f'{_q(k)} IS NOT NULL' for k in key_cols)} "
+        f"WINDOW w AS (PARTITION BY {key_list})) WHERE _n > 1")
+    if spec.kind == "indicator_values" and "fact" in found:
+        # METHODOLOGY.md §8: a fact far from the same unit's own stored history is flagged, not dropped.
+        checks.append(
+            f"SELECT s._row AS row, {_lit(header['fact'])} AS column, s.fact__raw AS value, 'warning' AS severity, "
+            f"'outlier' AS code FROM {stage} s JOIN ("
+            f"  SELECT indicator_id, unit_code, median(fact) AS med, count(*) AS n FROM indicator_values "
+            f"  WHERE fact IS NOT NULL AND (indicator_id, unit_code) IN "
+            f"    (SELECT DISTINCT indicator_id, unit_code FROM {stage}) GROUP BY ALL) h USING (indicator_id, unit_code) "
+            f"JOIN (SELECT v.indicator_id, v.unit_code, median(abs(v.fact - m.med)) AS mad FROM indicator_values v "
+            f"  JOIN (SELECT indicator_id, unit_code, median(fact) AS med FROM indicator_values WHERE fact IS NOT NULL "
+            f"        AND (indicator_id, unit_code) IN (SELECT DISTINCT indicator_id, unit_code FROM {stage}) "
+            f"        GROUP BY ALL) m USING (indicator_id, unit_code) WHERE v.fact IS NOT NULL GROUP BY ALL) d "
+            f"  USING (indicator_id, unit_code) "
+            f"WHERE h.n >= {OUTLIER_MIN_HISTORY} AND d.mad > 0 AND s.fact IS NOT NULL "
+            f"AND abs(0.6745 * (s.fact - h.med) / d.mad) > {OUTLIER_Z}")
+    errors_tbl = f"{raw_name}_err"
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE {errors_tbl} AS {' UNION ALL '.join(checks)}")
+    probs.append(cur.execute(f"SELECT * FROM {errors_tbl} ORDER BY row LIMIT {PROBLEM_LIMIT}").df())
+    n_err_rows = cur.execute(f"SELECT count(DISTINCT row) FROM {errors_tbl} WHERE severity = 'error'").fetchall()[0][0]
+
+    # -- diff against the store ----------------------------------------------------------
+    table_cols = _table_columns(cur, spec.table)
+    values = [c for c in present if c not in spec.key and c in table_cols]
+    on = " AND ".join(f"t.{_q(k)} = " + (f"s.{_q(k)}" if k in present else _lit(spec.field(k).default))
+                      for k in spec.key)
+    same = " AND ".join(f"t.{_q(c)} IS NOT DISTINCT FROM s.{_q(c)}" for c in values) or "TRUE"
+    diff = f"{raw_name}_diff"
+    key_sel = ", ".join(f"s.{_q(k)}" if k in present else f"{_lit(spec.field(k).default)} AS {_q(k)}"
+                        for k in spec.key)
+    cur.execute(
+        f"CREATE OR REPLACE TEMP TABLE {diff} AS SELECT {key_sel}{''.join(f', s.{_q(c)}' for c in values)}, "
+        f"CASE WHEN t.{_q(spec.key[0])} IS NULL THEN 'insert' WHEN {same} THEN 'unchanged' ELSE 'update' END AS _op "
+        f"FROM (SELECT * FROM {stage} WHERE _row NOT IN "
+        f"(SELECT row FROM {errors_tbl} WHERE severity = 'error' AND row IS NOT NULL)) s "
+        f"LEFT JOIN {spec.table} t ON {on}")
+    rep.inserted, rep.updated, rep.unchanged = cur.execute(
+        f"SELECT count(*) FILTER (_op = 'insert'), count(*) FILTER (_op = 'update'), "
+        f"count(*) FILTER (_op = 'unchanged') FROM {diff}").fetchall()[0]
+    prepared = finish(n_err_rows == 0, values)
+    prepared.report.rejected = max(prepared.report.rejected, n_err_rows)
+    prepared.diff = diff  # type: ignore[attr-defined]
+    prepared.raw_name = raw_name  # type: ignore[attr-defined]
+    return prepared
+
+
+def _drop_temp(cur, raw_name: str) -> None:
+    for (name,) in cur.execute("SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE ?",
+                               [raw_name + "%"]).fetchall():
+        cur.execute(f"DROP TABLE IF EXISTS temp.{_q(name)}")
+
+
+def _write(cur, prep: _Prepared, user: str) -> int:
+    rep, spec = prep.report, prep.spec
+    diff = prep.diff  # type: ignore[attr-defined]
+    table_cols = _table_columns(cur, spec.table)
+    bid = cur.execute(
+        "INSERT INTO upload_batches (kind, file_name, sha256, uploaded_by, rows_inserted, rows_updated, rows_unchanged,"
+        " rows_rejected, sheet, rows_warned, rows_totals) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING batch_id",
+        [spec.kind, rep.file_name, rep.sha256, user, rep.inserted, rep.updated, rep.unchanged, rep.rejected,
+         rep.sheet, len(rep.warnings), rep.totals]).fetchall()[0][0]
+    hist = f"hist_{spec.table}"
+    on = " AND ".join(f"t.{_q(k)} = d.{_q(k)}" for k in spec.key)
+    keys = ", ".join(_q(k) for k in spec.key)
+    cur.execute(f"INSERT INTO {hist} SELECT t.*, {bid}, 'update' FROM {spec.table} t JOIN {diff} d ON {on} "
+                "WHERE d._op = 'update'")
+    cur.execute(f"INSERT INTO {hist} ({keys}, hist_batch_id, hist_op) SELECT {keys}, {bid}, 'insert' FROM {diff} "
+                "WHERE _op = 'insert'")
+    values = prep.present
+    has_batch = "batch_id" in table_cols
+    sets = [f"{_q(c)} = d.{_q(c)}" for c in values] + ([f"batch_id = {bid}"] if has_batch else [])
+    if sets:
+        cur.execute(f"UPDATE {spec.table} t SET {', '.join(sets)} FROM {diff} d WHERE {on} AND d._op = 'update'")
+    cols = [*spec.key, *values]
+    sel = [f"{_q(c)}" for c in cols]
+    for f in spec.fields:  # NOT NULL columns with a default the file does not supply
+        if f.name not in cols and f.default is not None and f.name in table_cols:
+            cols.append(f.name)
+            sel.append(_lit(f.default) if not isinstance(f.default, bool | int | float) else str(f.default).upper()
+                       if isinstance(f.default, bool) else str(f.default))
+    if has_batch:
+        cols.append("batch_id")
+        sel.append(str(bid))
+    cur.execute(f"INSERT INTO {spec.table} ({', '.join(_q(c) for c in cols)}) SELECT {', '.join(sel)} FROM {diff} "
+                "WHERE _op = 'insert'")
+    audit.record(cur, user, "upload", target=str(bid), details={
+        "kind": spec.kind, "file_name": rep.file_name, "sha256": rep.sha256, **rep.counts()})
+    return int(bid)
+
+
+def _source(source: str | Path | bytes, file_name: str | None) -> tuple[bytes, str, str | None]:
+    if isinstance(source, bytes | bytearray):
+        return bytes(source), file_name or "upload", None
+    p = Path(source)
+    return p.read_bytes(), file_name or p.name, str(p)
+
+
+def import_file(store, source: str | Path | bytes, kind: str, *, file_name: str | None = None,
+                sheet: str | None = None, user: str = "anonymous", dry_run: bool = True,
+                allowed_units: set[str] | None = None, force: bool = False) -> ImportReport:
+    """Validate ``source`` (a path or the file's bytes) as ``kind`` and, unless ``dry_run``, commit it.
+
+    Returns an :class:`ImportReport`: status 'dry_run', 'committed' (with ``batch_id``) or 'rejected'
+    (errors, nothing written). ``allowed_units``: the KATO codes a project-office user may upload
+    (rows of other regions are errors); None = all. ``force`` commits a file already committed once.
+    """
+    if kind not in KINDS:
+        raise ValueError(f"unknown kind {kind!r}; one of {sorted(KINDS)}")
+    spec = KINDS[kind]
+    data, name, path = _source(source, file_name)
+    if dry_run:
+        cur = store.cursor()
+        try:
+            prep = _prepare(cur, data, name, spec, sheet, allowed_units, path, force, committing=False)
+            return prep.report
+        finally:
+            cur.close()
+    try:
+        with store.write() as cur:
+            prep = _prepare(cur, data, name, spec, sheet, allowed_units, path, force, committing=True)
+            if not prep.ok:
+                raise _Rejected(prep.report)
+            prep.report.batch_id = _write(cur, prep, user)
+            _drop_temp(cur, prep.raw_name)  # type: ignore[attr-defined]
+    except _Rejected as r:
+        r.report.status = "rejected"
+        return r.report
+    prep.report.status = "committed"
+    return prep.report
+
+
+# -- batches and rollback ----------------------------------------------------------------
+
+def batches(store) -> pd.DataFrame:
+    """Upload batches, newest first: batch_id, kind, file_name, sha256, uploaded_by, uploaded_at, rows_inserted,
+    rows_updated, rows_unchanged, rows_rejected, rows_warned, rows_totals, sheet, status, rolled_back_at,
+    rolled_back_by."""
+    return store.df(
+        "SELECT batch_id, kind, file_name, sha256, uploaded_by, uploaded_at, rows_inserted, rows_updated, "
+        "rows_unchanged, rows_rejected, rows_warned, rows_totals, sheet, status, rolled_back_at, rolled_back_by "
+        "FROM upload_batches ORDER BY batch_id DESC")
+
+
+def blocking_batches(cur, batch_id: int) -> list[int]:
+    """Later committed batches that changed rows this batch changed (they must be rolled back first)."""
+    row = _first(cur.execute("SELECT kind FROM upload_batches WHERE batch_id = ?", [batch_id]).fetchall())
+    if row is None:
+        raise BatchNotFound(f"no upload batch {batch_id}")
+    spec = KINDS[row[0]]
+    hist = f"hist_{spec.table}"
+    on = " AND ".join(f"h2.{_q(k)} = h1.{_q(k)}" for k in spec.key)
+    return [r[0] for r in cur.execute(
+        f"SELECT DISTINCT h2.hist_batch_id FROM {hist} h1 JOIN {hist} h2 ON {on} "
+        f"JOIN upload_batches b ON b.batch_id = h2.hist_batch_id "
+        f"WHERE h1.hist_batch_id = ? AND h2.hist_batch_id > ? AND b.status = 'committed' ORDER BY 1",
+        [batch_id, batch_id]).fetchall()]
+
+
+def rollback(store, batch_id: int, user: str = "anonymous") -> dict:
+    """Restore exactly what was stored before ``batch_id``: previous values back, inserted rows removed.
+
+    Refused (:class:`RollbackRefused`) when the batch is already rolled back, or when a later batch
+    still committed changed the same rows (named in the message: roll it back first).
+    Raises :class:`BatchNotFound` for an unknown id. Returns {'batch_id', 'restored', 'deleted'}.
+    """
+    with store.write() as cur:
+        row = _first(cur.execute("SELECT kind, status FROM upload_batches WHERE batch_id = ?", [batch_id]).fetchall())
+        if row is None:
+            raise BatchNotFound(f"no upload batch {batch_id}")
+        kind, status = row
+        if status != "committed":
+            raise RollbackRefused(f"batch {batch_id} is already rolled back")
+        later = blocking_batches(cur, batch_id)
+        if later:
+            names = ", ".join(str(b) for b in later)
+            raise RollbackRefused(f"batch {batch_id} cannot be rolled back: later batch {names} changed the same rows "
+                                  f"and is still committed; roll back {names} first")
+        spec = KINDS[kind]
+        hist, table = f"hist_{spec.table}", spec.table
+        on = " AND ".join(f"t.{_q(k)} = h.{_q(k)}" for k in spec.key)
+        cols = [c for c in _table_columns(cur, table) if c not in spec.key]
+        deleted = cur.execute(f"SELECT count(*) FROM {hist} WHERE hist_batch_id = ? AND hist_op = 'insert'",
+                              [batch_id]).fetchall()[0][0]
+        restored = cur.execute(f"SELECT count(*) FROM {hist} WHERE hist_batch_id = ? AND hist_op = 'update'",
+                               [batch_id]).fetchall()[0][0]
+        try:
+            cur.execute(f"DELETE FROM {table} t USING (SELECT * FROM {hist} WHERE hist_batch_id = {int(batch_id)} "
+                        f"AND hist_op = 'insert') h WHERE {on}")
+        except duckdb.ConstraintException as e:
+            raise RollbackRefused(f"batch {batch_id} cannot be rolled back: rows it added are used elsewhere "
+                                  f"({e})") from e
+        if cols:
+            cur.execute(f"UPDATE {table} t SET {', '.join(f'{_q(c)} = h.{_q(c)}' for c in cols)} "
+                        f"FROM (SELECT * FROM {hist} WHERE hist_batch_id = {int(batch_id)} AND hist_op = 'update') h "
+                        f"WHERE {on}")
+        cur.execute("UPDATE upload_batches SET status = 'rolled_back', rolled_back_at = ?, rolled_back_by = ? "
+                    "WHERE batch_id = ?", [dt.datetime.now(), user, batch_id])
+        audit.record(cur, user, "rollback", target=str(batch_id),
+                     details={"kind": kind, "restored": restored, "deleted": deleted})
+    return {"batch_id": batch_id, "restored": int(restored), "deleted": int(deleted)}
