@@ -1,0 +1,259 @@
+"""Management by exception (METHODOLOGY.md section 9; seed 001 ch. 3.3).
+
+The leadership view shows only what needs help from above: red indicators, projects
+off track, overdue instructions, escalated issues, year-end spending spikes (seed 000)
+and targets the running projects are not enough to reach (Rules para 74).
+
+Severity (3 = high, 2 = medium, 1 = low), documented here so the page can say it:
+- red_indicator: 3 when the achievement ratio A < 0.75 (S < 75), else 2;
+- project_off_track (computed status red, running): 3 when past its planned end, else 2;
+- instruction_overdue: 3 when more than 30 days overdue, else 2;
+- escalated (escalated and still on control): 3;
+- spending_spike: 2;
+- projects_insufficient: 2.
+Within a severity, kinds keep the order above and the larger ``magnitude`` comes first.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+
+import pandas as pd
+
+from sac.i18n import fmt_date, fmt_number
+from sac.methodology import current
+from sac.metrics import goalmap, instructions, projects
+from sac.metrics.plan_fact import plan_fact
+
+KINDS = ("red_indicator", "project_off_track", "instruction_overdue", "escalated", "spending_spike",
+         "projects_insufficient")
+SEVERITY_LABELS = {3: "high", 2: "medium", 1: "low"}
+COLUMNS = ["kind", "severity", "severity_label", "title_en", "title_ru", "title_kk", "reason", "reason_en",
+           "reason_ru", "reason_kk", "region_kato", "subject_id", "magnitude", "page", "params",
+           "methodology_version"]
+
+# title and reason templates per kind and language; fields are filled per row
+_TEXT = {
+    "red_indicator": {
+        "en": ("{name} — {unit}: red", "Fact {fact} against plan {plan}, achievement {a}%"),
+        "ru": ("{name} — {unit}: красная зона", "Факт {fact} при плане {plan}, исполнение {a}%"),
+        "kk": ("{name} — {unit}: қызыл аймақ", "Нақты {fact}, жоспар {plan}, орындалуы {a}%"),
+    },
+    "project_off_track": {
+        "en": ("Project off track: {name}", "SPI {spi}, CPI {cpi}; slip {slip} days"),
+        "ru": ("Проект отстаёт: {name}", "SPI {spi}, CPI {cpi}; отставание {slip} дн."),
+        "kk": ("Жоба кестеден қалып отыр: {name}", "SPI {spi}, CPI {cpi}; кешігу {slip} күн"),
+    },
+    "instruction_overdue": {
+        "en": ("Instruction overdue: {name}", "Due {due}, {days} days overdue; responsible: {org}"),
+        "ru": ("Просрочено поручение: {name}", "Срок {due}, просрочено на {days} дн.; ответственный: {org}"),
+        "kk": ("Тапсырма мерзімі өтті: {name}", "Мерзімі {due}, {days} күнге кешікті; жауапты: {org}"),
+    },
+    "escalated": {
+        "en": ("Escalated: {name}", "On control since {issue}, due {due}; responsible: {org}"),
+        "ru": ("Вынесено руководству: {name}", "На контроле с {issue}, срок {due}; ответственный: {org}"),
+        "kk": ("Басшылыққа шығарылды: {name}", "{issue} бастап бақылауда, мерзімі {due}; жауапты: {org}"),
+    },
+    "spending_spike": {
+        "en": ("Year-end spending spike: program {name}", "{share}% of the year's spending in Q4 (threshold {thr}%)"),
+        "ru": ("Всплеск расходов в конце года: программа {name}",
+               "{share}% годовых расходов в IV квартале (порог {thr}%)"),
+        "kk": ("Жыл соңындағы шығыс өсімі: {name} бағдарламасы",
+               "Жылдық шығыстардың {share}% IV тоқсанда (шегі {thr}%)"),
+    },
+    "projects_insufficient": {
+        "en": ("Projects insufficient: {name} — {unit}",
+               "Required {required}, planned by running projects {planned}, shortfall {shortfall}"),
+        "ru": ("Проектов недостаточно: {name} — {unit}",
+               "Требуется {required}, запланировано проектами {planned}, нехватка {shortfall}"),
+        "kk": ("Жобалар жеткіліксіз: {name} — {unit}",
+               "Қажет {required}, жобалармен жоспарланған {planned}, жетіспеушілік {shortfall}"),
+    },
+}
+
+
+def _texts(kind: str, fields: list[dict]) -> dict[str, list[str]]:
+    """title_<lang> and reason_<lang> columns for rows of one kind (fields already per language)."""
+    out = {}
+    for lang in ("en", "ru", "kk"):
+        title, reason = _TEXT[kind][lang]
+        out[f"title_{lang}"] = [title.format(**f[lang]) for f in fields]
+        out[f"reason_{lang}"] = [reason.format(**f[lang]) for f in fields]
+    return out
+
+
+def _n(x, lang, d=1):
+    return fmt_number(x, lang, d)
+
+
+def _frame(kind: str, base: pd.DataFrame, fields: list[dict]) -> pd.DataFrame:
+    out = base.reset_index(drop=True).copy()
+    out.insert(0, "kind", kind)
+    for k, v in _texts(kind, fields).items():
+        out[k] = v
+    return out
+
+
+def _region_names(store) -> dict[str, dict[str, str]]:
+    r = store.df("SELECT kato, name_en, name_ru, name_kk FROM regions")
+    o = store.df("SELECT org_id AS kato, name_en, name_ru, name_kk FROM organisations")
+    both = pd.concat([r, o]).drop_duplicates("kato")
+    return {lang: dict(zip(both["kato"], both[f"name_{lang}"], strict=True)) for lang in ("en", "ru", "kk")}
+
+
+def _red_indicators(store, period, region, m, names) -> pd.DataFrame:
+    cells = plan_fact(store, period, unit_codes=[region] if region else None, methodology=m)
+    red = cells[cells["rag"] == "red"].copy()
+    if red.empty:
+        return pd.DataFrame()
+    base = pd.DataFrame({
+        "severity": (red["ratio"] < 0.75).map({True: 3, False: 2}).to_numpy(),
+        "region_kato": red["unit_code"].where(red["unit_kind"] == "region").to_numpy(),
+        "subject_id": red["indicator_id"].to_numpy(),
+        "magnitude": (100.0 - red["score"]).to_numpy(),
+        "page": "pages/indicators.py",
+        "params": [{"indicator": i, "region": u, "period": str(p)}
+                   for i, u, p in zip(red["indicator_id"], red["unit_code"], red["rating_period"], strict=True)],
+    })
+    fields = [{lang: {"name": r[f"name_{lang}"] or r["name_en"], "unit": names[lang].get(r["unit_code"], r["unit_code"]),
+                      "fact": _n(r["fact"], lang, 2), "plan": _n(r["plan"], lang, 2), "a": _n(100 * r["ratio"], lang)}
+               for lang in ("en", "ru", "kk")} for r in red.to_dict("records")]
+    return _frame("red_indicator", base, fields)
+
+
+def _projects_off_track(store, today, region) -> pd.DataFrame:
+    p = projects.load_projects(store, today=today, region=region)
+    off = p[(p["status_computed"] == "red") & ~p["finished"] & p["is_active"].astype(bool)]
+    if off.empty:
+        return pd.DataFrame()
+    base = pd.DataFrame({
+        "severity": off["overdue"].map({True: 3, False: 2}).to_numpy(),
+        "region_kato": off["region_kato"].to_numpy(),
+        "subject_id": off["project_id"].to_numpy(),
+        "magnitude": off["slip_days"].fillna(0).to_numpy(),
+        "page": "pages/projects.py",
+        "params": [{"project": x} for x in off["project_id"]],
+    })
+    fields = [{lang: {"name": (r.get(f"name_{lang}") or r["name_en"]), "spi": _n(r["SPI"], lang, 2),
+                      "cpi": _n(r["CPI"], lang, 2), "slip": _n(r["slip_days"], lang, 0)}
+               for lang in ("en", "ru", "kk")} for r in off.to_dict("records")]
+    return _frame("project_off_track", base, fields)
+
+
+def _instructions(store, today, region) -> tuple[pd.DataFrame, pd.DataFrame]:
+    ins = instructions.load_instructions(store, today=today, region=region)
+
+    def fields(df):
+        return [{lang: {"name": r["title"], "due": fmt_date(r["due_date"]), "issue": fmt_date(r["issue_date"]),
+                        "days": _n(r["days_overdue"], lang, 0),
+                        "org": r.get(f"org_name_{lang}") or r.get("responsible_org") or "—"}
+                 for lang in ("en", "ru", "kk")} for r in df.to_dict("records")]
+
+    def base(df, severity):
+        return pd.DataFrame({
+            "severity": severity,
+            "region_kato": df["region_kato"].to_numpy(),
+            "subject_id": df["instruction_id"].to_numpy(),
+            "magnitude": df["days_overdue"].fillna(0).to_numpy(),
+            "page": "pages/situation_room.py",
+            "params": [{"instruction": x} for x in df["instruction_id"]],
+        })
+
+    od = ins[ins["overdue"]]
+    esc = ins[ins["escalated"].astype(bool) & (ins["status"] == "on_control")]
+    a = pd.DataFrame() if od.empty else _frame(
+        "instruction_overdue", base(od, (od["days_overdue"] > 30).map({True: 3, False: 2}).to_numpy()), fields(od))
+    b = pd.DataFrame() if esc.empty else _frame("escalated", base(esc, 3), fields(esc))
+    return a, b
+
+
+def _spending_spikes(store, period, region, m) -> pd.DataFrame | None:
+    """Year-end spikes from ``sac.metrics.budget`` (metrics-core). None when that module or
+    its ``year_end_spike(store, year)`` is not available, so the caller can say so.
+
+    Contract expected: rows with ``program_code``, ``unit_code``, ``year``, ``q4_share``
+    (0-1) and ``spike`` (bool).
+    """
+    try:
+        from sac.metrics import budget
+        spike_fn = budget.year_end_spike
+    except (ImportError, AttributeError):
+        return None
+    year = int(store.scalar("SELECT year FROM periods WHERE code = ?", [str(period)]))
+    sp = spike_fn(store, year)
+    sp = sp[sp["spike"].astype(bool)]
+    if region is not None:
+        sp = sp[sp["unit_code"] == region]
+    if sp.empty:
+        return pd.DataFrame()
+    thr = 100 * float(m.config["budget"]["spike_share"])
+    base = pd.DataFrame({
+        "severity": 2,
+        "region_kato": sp["unit_code"].to_numpy(),
+        "subject_id": sp["program_code"].to_numpy(),
+        "magnitude": (100 * sp["q4_share"]).to_numpy(),
+        "page": "pages/budget.py",
+        "params": [{"program": p, "region": u, "year": str(year)}
+                   for p, u in zip(sp["program_code"], sp["unit_code"], strict=True)],
+    })
+    fields = [{lang: {"name": r["program_code"], "share": _n(100 * r["q4_share"], lang),
+                      "thr": _n(thr, lang, 0)} for lang in ("en", "ru", "kk")} for r in sp.to_dict("records")]
+    return _frame("spending_spike", base, fields)
+
+
+def _insufficient(store, period, region, names) -> pd.DataFrame:
+    gap = goalmap.gap_analysis(store, period, region=region)
+    ins = gap[gap["insufficient"].fillna(False).astype(bool)]
+    if ins.empty:
+        return pd.DataFrame()
+    req = ins["required"].abs()
+    base = pd.DataFrame({
+        "severity": 2,
+        "region_kato": ins["unit_code"].where(ins["unit_code"].isin(names["en"])).to_numpy(),
+        "subject_id": ins["indicator_id"].to_numpy(),
+        "magnitude": (100 * ins["shortfall"] / req.where(req > 0)).to_numpy(),
+        "page": "pages/indicators.py",
+        "params": [{"indicator": i, "region": u} for i, u in zip(ins["indicator_id"], ins["unit_code"], strict=True)],
+    })
+    fields = [{lang: {"name": r[f"name_{lang}"] or r["name_en"], "unit": names[lang].get(r["unit_code"], r["unit_code"]),
+                      "required": _n(r["required"], lang, 2), "planned": _n(r["planned"], lang, 2),
+                      "shortfall": _n(r["shortfall"], lang, 2)} for lang in ("en", "ru", "kk")}
+              for r in ins.to_dict("records")]
+    return _frame("projects_insufficient", base, fields)
+
+
+def exceptions(store, period: str, *, today=None, region: str | None = None) -> pd.DataFrame:
+    """Everything that needs a decision from above for ``period`` (and, for projects and
+    instructions, as of ``today``; default the current date), optionally for one region.
+
+    Columns: ``kind`` (one of :data:`KINDS`), ``severity`` (3 high .. 1 low),
+    ``severity_label``, ``title_en/ru/kk``, ``reason_en/ru/kk`` (human text with the
+    figures) and ``reason`` (= reason_en), ``region_kato`` (NA when not a region),
+    ``subject_id`` (indicator, project, instruction or budget program), ``magnitude``
+    (the sort key within a severity: 100 - S, slip days, days overdue, Q4 share %,
+    shortfall % of required), ``page`` and ``params`` (the link: page path and its query
+    parameters), ``methodology_version``. Sorted by severity, kind, magnitude.
+
+    ``out.attrs['unavailable']`` lists kinds that could not be computed (the budget
+    module not yet present), so the page can say so instead of implying "none".
+    """
+    m = current(store)
+    today = today if today is not None else _dt.date.today()
+    names = _region_names(store)
+    a, b = _instructions(store, today, region)
+    spikes = _spending_spikes(store, period, region, m)
+    parts = [_red_indicators(store, period, region, m, names), _projects_off_track(store, today, region), a, b,
+             spikes if spikes is not None else pd.DataFrame(), _insufficient(store, period, region, names)]
+    parts = [p for p in parts if not p.empty]
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[c for c in COLUMNS if c != "reason"])
+    out["reason"] = out["reason_en"]
+    out["severity"] = out["severity"].astype(int)
+    out["severity_label"] = out["severity"].map(SEVERITY_LABELS)
+    out["methodology_version"] = m.version
+    out["_k"] = out["kind"].map({k: i for i, k in enumerate(KINDS)})
+    out["magnitude"] = out["magnitude"].astype("float64")
+    out = out.sort_values(["severity", "_k", "magnitude", "subject_id"], ascending=[False, True, False, True],
+                          na_position="last")
+    out = out[COLUMNS].reset_index(drop=True)
+    out.attrs["unavailable"] = [] if spikes is not None else ["spending_spike"]
+    return out

@@ -1,0 +1,75 @@
+"""Management by exception (METHODOLOGY.md section 9; seed 001 ch. 3.3)."""
+
+from __future__ import annotations
+
+import pytest
+
+from sac.metrics.exceptions import COLUMNS, KINDS, exceptions
+from sac.store import Store
+
+TODAY = "2024-07-01"
+
+
+@pytest.fixture()
+def store(tmp_path):
+    s = Store(tmp_path / "e.duckdb")
+    with s.write() as cur:
+        cur.execute("""INSERT INTO indicators (indicator_id, name_en, name_ru, name_kk, direction, periodicity,
+                           target_value, target_year)
+            VALUES ('UNEMP','Unemployment rate','Уровень безработицы','Жұмыссыздық деңгейі','down','year',4.7,2025),
+                   ('JOBS','New jobs','Новые рабочие места','Жаңа жұмыс орындары','up','year',NULL,NULL)""")
+        cur.execute("""INSERT INTO indicator_values (indicator_id, unit_code, period, plan, fact) VALUES
+            ('UNEMP','75','2024',4.8,5.6),      -- A = 4.8/5.6 = 0.857: red, severity 2
+            ('JOBS','75','2024',1000,500),      -- A = 0.5: red, severity 3
+            ('JOBS','71','2024',1000,990)""")   # A = 0.99: amber, not an exception
+        cur.execute("""INSERT INTO projects (project_id, name_en, name_ru, name_kk, node_id, region_kato,
+                planned_start, planned_end, forecast_end, budget, cost_to_date, forecast_cost, percent_complete)
+            VALUES ('LATE','Road','Дорога','Жол',NULL,'75','2023-01-01','2024-03-31','2024-10-31',100,90,110,0.7),
+                   ('OK','School','Школа','Мектеп',NULL,'71','2024-01-01','2024-12-31','2024-12-31',100,50,100,0.5)""")
+        cur.execute("""INSERT INTO project_contributions VALUES ('LATE','UNEMP','75',0.3,NULL)""")
+        cur.execute("""INSERT INTO instructions (instruction_id, title, responsible_org, region_kato, issue_date,
+                due_date, status, escalated)
+            VALUES ('I1','Open the clinic',NULL,'75','2024-01-10','2024-05-01','on_control',FALSE),
+                   ('I2','Fix heating',NULL,'71','2024-06-01','2024-06-20','on_control',TRUE),
+                   ('I3','Report',NULL,'75','2024-06-01','2024-09-01','on_control',FALSE)""")
+    yield s
+    s.close()
+
+
+def test_exceptions_list_what_needs_help_sorted_by_severity(store):
+    out = exceptions(store, "2024", today=TODAY)
+    assert list(out.columns) == COLUMNS
+    got = list(zip(out["kind"], out["subject_id"], out["severity"], strict=True))
+    assert got == [
+        ("red_indicator", "JOBS", 3),
+        ("project_off_track", "LATE", 3),      # past its planned end
+        ("instruction_overdue", "I1", 3),      # 61 days overdue
+        ("escalated", "I2", 3),
+        ("red_indicator", "UNEMP", 2),
+        ("instruction_overdue", "I2", 2),      # 11 days overdue
+        ("projects_insufficient", "UNEMP", 2),  # required 5.6 - 4.7 = 0.9, planned 0.3
+    ]
+    assert set(out["kind"]) <= set(KINDS)
+    jobs = out.iloc[0]
+    assert jobs["params"] == {"indicator": "JOBS", "region": "75", "period": "2024"}
+    assert jobs["page"] == "pages/indicators.py" and jobs["region_kato"] == "75"
+    assert jobs["reason_en"] == "Fact 500.00 against plan 1,000.00, achievement 50.0%"
+    assert jobs["title_ru"].startswith("Новые рабочие места") and "красная зона" in jobs["title_ru"]
+    assert out.loc[out["kind"] == "instruction_overdue", "reason_en"].iloc[0].startswith("Due 01.05.2024, 61 days")
+    ins = out[out["kind"] == "projects_insufficient"].iloc[0]
+    assert "shortfall 0.60" in ins["reason_en"] and ins["magnitude"] == pytest.approx(100 * 0.6 / 0.9)
+    assert (out["methodology_version"] == 1).all()
+
+
+def test_exceptions_region_filter(store):
+    out = exceptions(store, "2024", today=TODAY, region="71")
+    assert list(zip(out["kind"], out["subject_id"], strict=True)) == [("escalated", "I2"),
+                                                                      ("instruction_overdue", "I2")]
+    assert (out["region_kato"] == "71").all()
+
+
+def test_no_exceptions_is_an_empty_frame_with_the_columns(tmp_path):
+    s = Store(tmp_path / "empty.duckdb")
+    out = exceptions(s, "2024", today=TODAY)
+    assert out.empty and list(out.columns) == COLUMNS
+    s.close()
