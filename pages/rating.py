@@ -1,0 +1,190 @@
+"""Regional rating (issue 4, page 2; METHODOLOGY.md section 3, Rules para 34).
+
+Filters in the URL: ?period=2025&set=all&kind=plan_fulfilment&agg=arithmetic.
+A row selected in the table, a tile clicked on the map, or the profile link opens
+pages/region.py?region=<KATO>.
+"""
+
+import pandas as pd
+import streamlit as st
+
+from sac import charts
+from sac.auth.permissions import can_open, restrict_frame
+from sac.methodology import current
+from sac.ui import auth, cache, lang, widgets
+from sac.ui.lang import tr
+from sac.views import rating as views
+
+REGION_PAGE = "pages/region.py"
+
+st.title(tr("rating.title"))
+st.caption(tr("rating.intro"))
+code = lang.lang()
+name_col = lang.name_col()
+
+periods = cache.call(views.periods_with_data)
+if not periods:
+    widgets.empty_state(tr("rating.what_ratings"))
+    st.stop()
+
+sets = cache.call(views.indicator_sets)
+set_names = dict(zip(sets["code"], sets[name_col], strict=True))
+set_levels = dict(zip(sets["code"], sets["level"], strict=True))
+# the situation room's exception links and the goal map may name a node as ?node= or ?program=
+for alias in ("node", "program"):
+    if st.query_params.get(alias) in set_names and "set" not in st.query_params:
+        st.query_params["set"] = st.query_params[alias]
+
+
+def _set_label(c: str) -> str:
+    if c == views.ALL:
+        return tr("rating.set_all")
+    return tr(f"rating.set_{set_levels[c]}", name=set_names[c])
+
+
+f1, f2, f3, f4 = st.columns([1, 3, 2, 2])
+period = widgets.select(tr("rating.period"), periods, "period", container=f1)
+chosen_set = widgets.select(tr("rating.indicator_set"), list(sets["code"]), "set", default=views.ALL,
+                            format_func=_set_label, container=f2)
+kind = widgets.radio(tr("rating.kind"), views.KINDS, "kind", format_func=lambda k: tr(f"rating.kind_{k}"),
+                     container=f3)
+agg = widgets.radio(tr("rating.aggregation"), views.AGGREGATIONS, "agg",
+                    format_func=lambda a: tr(f"rating.agg_{a}"), container=f4)
+
+table = cache.call(views.rating_table, period, chosen_set, kind=kind, aggregation=agg)
+if table.empty or not table["rated"].any() and table["n_in_play"].max() == 0:
+    widgets.empty_state(tr("rating.what_rated"))
+    st.stop()
+
+version = int(table["methodology_version"].iloc[0])
+widgets.methodology_badge(version)
+st.caption(tr(f"rating.kind_note_{kind}"))
+
+user = auth.current_user()
+shown = table
+if user is not None and user.role == "project_office":
+    shown = restrict_frame(table, user, "unit_code", store=cache.store())
+    st.info(tr("rating.scoped_note"), icon=":material/lock:")
+
+rated = shown[shown["rated"]]
+not_rated = shown[~shown["rated"]]
+st.caption(tr("rating.rated_count", rated=int(table["rated"].sum()), total=len(table),
+              n=int(table["n_in_play"].max())))
+prev = cache.call(views.previous_period, period)
+st.caption(tr("rating.compared_with", period=prev) if prev else tr("rating.no_previous"))
+
+# -- the table --------------------------------------------------------------------------------------------------
+st.subheader(tr("rating.table_title"))
+display = pd.DataFrame({
+    tr("rating.col_rank"): rated["rank_label"].astype(str),
+    tr("rating.col_region"): rated[name_col],
+    tr("rating.col_score"): rated["score_rounded"].astype("float64"),
+    tr("rating.col_coverage"): rated["coverage_pct"].astype("float64"),
+    tr("rating.col_movement"): rated["movement_arrow"],
+    tr("rating.col_prev_rank"): rated["rank_prev"],
+    tr("rating.col_band"): rated["band"],
+    tr("rating.col_indicators"): rated["n_indicators"],
+}).reset_index(drop=True)
+event = st.dataframe(
+    display, key="rating_table", hide_index=True, on_select="rerun", selection_mode="single-row",
+    width="stretch",
+    column_config={
+        tr("rating.col_score"): st.column_config.NumberColumn(format="%.1f"),
+        tr("rating.col_coverage"): st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100),
+        tr("rating.col_prev_rank"): st.column_config.NumberColumn(format="%d"),
+    },
+)
+if can_open(user, REGION_PAGE):
+    st.caption(tr("rating.table_help"))
+widgets.download_table(display, f"rating_{period}_{chosen_set}_{kind}_{agg}", key="rating_dl",
+                       title=f"{tr('rating.title')} — {period}",
+                       note=tr("common.methodology_version", version=version))
+
+may_open_profile = can_open(user, REGION_PAGE)
+selected_rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
+if selected_rows and may_open_profile:
+    kato = str(rated["unit_code"].iloc[selected_rows[0]])
+    st.switch_page(REGION_PAGE, query_params={"region": kato, "period": period})
+
+# one explicit link, for keyboards and for copying: the leader, or the region picked here
+if len(shown) and may_open_profile:
+    pick_options = list(rated["unit_code"].astype(str)) + list(not_rated["unit_code"].astype(str))
+    names = dict(zip(shown["unit_code"].astype(str), shown[name_col], strict=True))
+    lc1, lc2 = st.columns([2, 3])
+    pick = lc1.selectbox(tr("rating.col_region"), pick_options, format_func=names.get, key="rating_pick",
+                         label_visibility="collapsed")
+    with lc2:
+        st.page_link(REGION_PAGE, label=tr("rating.open_profile", name=names[pick]), icon=":material/location_on:",
+                     query_params={"region": pick, "period": period})
+
+# -- who is clearly apart ---------------------------------------------------------------------------------------
+st.subheader(tr("rating.apart_title"))
+st.caption(tr("rating.apart_explain"))
+pairs = views.not_clearly_apart(table, name_col)
+if pairs.empty:
+    st.success(tr("rating.all_apart"), icon=":material/check_circle:")
+else:
+    st.warning(tr("rating.n_not_apart", n=len(pairs)), icon=":material/compare_arrows:")
+    with st.expander(tr("rating.n_not_apart", n=len(pairs)), expanded=len(pairs) <= 5):
+        st.markdown("\n".join(
+            "- " + tr("rating.not_apart_item", a=r.name_a, b=r.name_b, rank_a=r.rank_a, rank_b=r.rank_b,
+                      band_a=r.band_a, band_b=r.band_b)
+            for r in pairs.itertuples()))
+
+# -- not rated --------------------------------------------------------------------------------------------------
+st.subheader(tr("rating.not_rated_title"))
+coverage_min = cache.call(current).config["rating"]["coverage_min"]
+st.caption(tr("rating.not_rated_note", share=lang.pct(100.0 * coverage_min, 0)))
+if not_rated.empty:
+    st.success(tr("rating.not_rated_none"), icon=":material/check_circle:")
+else:
+    nr = pd.DataFrame({
+        tr("rating.col_region"): not_rated[name_col],
+        tr("rating.col_coverage"): not_rated["coverage_pct"].astype("float64"),
+        tr("rating.col_indicators"): not_rated["n_indicators"],
+    }).reset_index(drop=True)
+    st.dataframe(nr, hide_index=True, key="rating_not_rated", column_config={
+        tr("rating.col_coverage"): st.column_config.NumberColumn(format="%.1f%%")})
+    widgets.download_table(nr, f"rating_not_rated_{period}", key="rating_nr_dl")
+
+# -- map and dots -----------------------------------------------------------------------------------------------
+m1, m2 = st.columns(2)
+with m1:
+    st.subheader(tr("rating.map_title"))
+    map_df = shown.assign(kato=shown["unit_code"].astype(str), score_map=shown["score"].where(shown["rated"]))
+    fig_map = charts.tile_map(map_df, "score_map", kato_col="kato", lang=code, colorbar_title=tr("rating.col_score"),
+                              no_data_text=tr("rating.chart_no_data"), height=440)
+    map_event = widgets.chart(fig_map, f"rating_map_{period}", key="rating_map", on_select="rerun",
+                              selection_mode="points")
+    points = list(getattr(getattr(map_event, "selection", None), "points", []) or [])
+    if points and may_open_profile:
+        custom = points[0].get("customdata") if isinstance(points[0], dict) else None
+        if custom:
+            st.switch_page(REGION_PAGE, query_params={"region": str(custom[0]), "period": period})
+with m2:
+    st.subheader(tr("rating.dots_title"))
+    dots = shown.assign(unit_name=shown[name_col], score=shown["score"].where(shown["rated"]),
+                        rank_p05=shown["rank_p05"].astype("Float64"), rank_p95=shown["rank_p95"].astype("Float64"))
+    labels = {k: tr(f"rating.chart_{k}") for k in ("score", "rank_band", "rank", "median_rank", "band", "coverage")}
+    labels["not_rated"] = tr("rating.not_rated_title")
+    fig_dots = charts.rating_dots(dots[["unit_name", "score", "rank", "rank_label", "rank_p05", "rank_p95",
+                                        "rank_median", "coverage"]], lang=code, labels=labels)
+    widgets.chart(fig_dots, f"rating_scores_{period}", key="rating_dots")
+
+# -- rank history -----------------------------------------------------------------------------------------------
+st.subheader(tr("rating.history_title"))
+st.caption(tr("rating.history_note"))
+history = cache.call(views.rank_history, tuple(periods[:6]), chosen_set, kind=kind, aggregation=agg)
+if user is not None and user.role == "project_office":
+    history = restrict_frame(history, user, "unit_code", store=cache.store())
+if history.empty or history["rank"].isna().all():
+    widgets.empty_state(tr("rating.what_ratings"))
+else:
+    leaders = list(rated.head(3)[name_col]) + list(rated.tail(3)[name_col])
+    hist_df = history.assign(unit_name=history[name_col], rank=history["rank"].astype("Float64"))
+    fig_hist = charts.rank_history(hist_df[["period", "unit_name", "rank"]], lang=code, highlight=leaders,
+                                   rank_title=tr("rating.col_rank"))
+    widgets.chart(fig_hist, f"rating_history_{chosen_set}", key="rating_history")
+    wide = hist_df.pivot_table(index="unit_name", columns="period", values="rank", aggfunc="first")
+    wide = wide.reset_index().rename(columns={"unit_name": tr("rating.col_region")})
+    widgets.download_table(wide, f"rating_history_{chosen_set}", key="rating_hist_dl")

@@ -1,0 +1,152 @@
+"""Regional rating page (issue 4, page 2): the frames the page shows, from :mod:`sac.metrics.ratings`.
+
+The rating itself (scores, coverage, competition ranks with ties, movement, robustness
+bands) is METHODOLOGY.md section 3 and lives in ``sac.metrics.ratings``. This module only
+chooses the options a user may pick (periods with data, indicator sets), and shapes the
+rating into the page's table: movement arrows, band text, who is not clearly apart.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from sac.metrics import plan_fact as _pf
+from sac.metrics import ratings as _ratings
+
+KINDS = ("plan_fulfilment", "level")
+AGGREGATIONS = ("arithmetic", "geometric")
+ALL = "all"
+
+
+def periods_with_data(store, kind: str = "year") -> list[str]:
+    """Periods of ``kind`` in which some region has a fact (counting finer periods inside), newest first.
+
+    E.g. quarterly facts in 2025 make '2025' a year with data (the plan-fact period rule then
+    rates it on its latest quarter).
+    """
+    finer = {"year": ["year", "quarter", "month"], "quarter": ["quarter", "month"], "month": ["month"]}[kind]
+    df = store.df(
+        """
+        SELECT DISTINCT q.code, q.start_date
+        FROM v_indicator_cells c
+        JOIN periods p ON p.code = c.period
+        JOIN periods q ON q.kind = ? AND p.start_date >= q.start_date AND p.end_date <= q.end_date
+        JOIN regions r ON r.kato = c.unit_code
+        WHERE c.fact IS NOT NULL AND list_contains(?, p.kind)
+        ORDER BY q.start_date DESC
+        """,
+        [kind, finer],
+    )
+    return df["code"].astype(str).tolist()
+
+
+def indicator_sets(store) -> pd.DataFrame:
+    """The indicator sets a rating can be made on: all indicators, each national priority, each program.
+
+    Only nodes with at least one indicator in their subtree are offered. Columns: code ('all' or
+    a goal node id), level ('all' | 'national_priority' | 'program'), name_en, name_ru, name_kk
+    (NULL for 'all': the page names it), n_indicators. Order: 'all', then national priorities,
+    then programs, each by node id.
+    """
+    nodes = store.df(
+        """
+        WITH RECURSIVE sub(root, node_id) AS (
+            SELECT node_id, node_id FROM goal_nodes WHERE level IN ('national_priority', 'program')
+            UNION ALL
+            SELECT s.root, g.node_id FROM goal_nodes g JOIN sub s ON g.parent_id = s.node_id
+        )
+        SELECT g.node_id AS code, g.level, g.name_en, g.name_ru, g.name_kk,
+               count(DISTINCT i.indicator_id) AS n_indicators
+        FROM sub s JOIN goal_nodes g ON g.node_id = s.root
+        JOIN indicators i ON i.node_id = s.node_id
+        GROUP BY g.node_id, g.level, g.name_en, g.name_ru, g.name_kk
+        ORDER BY CASE g.level WHEN 'national_priority' THEN 1 ELSE 2 END, g.node_id
+        """
+    )
+    n_all = int(store.scalar("SELECT count(*) FROM indicators") or 0)
+    head = pd.DataFrame({"code": [ALL], "level": [ALL], "name_en": [None], "name_ru": [None], "name_kk": [None],
+                         "n_indicators": [n_all]})
+    return pd.concat([head, nodes], ignore_index=True)
+
+
+def movement_arrow(movement: pd.Series, rank_prev: pd.Series) -> pd.Series:
+    """'▲ 2' (moved up two places), '▼ 1', '= 0' (same place), '' when not rated in both periods."""
+    mv = pd.array(movement, dtype="Int64")
+    has = ~pd.isna(mv) & ~pd.isna(pd.array(rank_prev, dtype="Int64"))
+    vals = np.where(has, np.asarray(mv.fillna(0), dtype=np.int64), 0)
+    text = np.select([vals > 0, vals < 0], ["▲ " + np.abs(vals).astype(str), "▼ " + np.abs(vals).astype(str)],
+                     default="= 0")
+    return pd.Series(np.where(has, text, ""), index=getattr(movement, "index", None), dtype=object)
+
+
+def band_text(p05: pd.Series, p95: pd.Series) -> pd.Series:
+    """'2–5' for a robustness band, '3' when it is a single rank, '' when there is no band."""
+    lo = pd.array(p05, dtype="Int64")
+    hi = pd.array(p95, dtype="Int64")
+    has = ~pd.isna(lo) & ~pd.isna(hi)
+    lo_s = np.asarray(lo.fillna(0), dtype=np.int64).astype(str)
+    hi_s = np.asarray(hi.fillna(0), dtype=np.int64).astype(str)
+    text = np.where(lo_s == hi_s, lo_s, np.char.add(np.char.add(lo_s, "–"), hi_s))
+    return pd.Series(np.where(has, text, ""), index=getattr(p05, "index", None), dtype=object)
+
+
+def rating_table(store, period: str | None = None, indicator_set: str = ALL, *, kind: str = "plan_fulfilment",
+                 aggregation: str = "arithmetic") -> pd.DataFrame:
+    """The rating of the 20 regions for one period and one indicator set, ready for the page.
+
+    ``indicator_set``: 'all' or a goal node id (national priority / program: its subtree's
+    indicators). ``period`` None = the latest year with data.
+
+    Columns: those of :func:`sac.metrics.ratings.rate_units` (period, unit_code, score,
+    score_rounded, coverage, rated, rank, rank_label, n_indicators, n_in_play, rank_median,
+    rank_p05, rank_p95, band_widened, overlaps_with, kind, aggregation, normalisation,
+    methodology_version, rank_prev, movement, name_en, name_ru, name_kk) plus
+    ``iso`` ('KZ-75'), ``region_kind`` ('region' | 'city'), ``movement_arrow`` (see
+    :func:`movement_arrow`), ``band`` ('2–5'), ``coverage_pct`` (100 * coverage).
+    Rated units first by rank, then the units not rated.
+    """
+    node = None if indicator_set in (None, ALL) else str(indicator_set)
+    r = _ratings.rate_units(store, period, node, kind=kind, aggregation=aggregation, units="regions")
+    regs = store.df("SELECT kato AS unit_code, iso, kind AS region_kind FROM regions")
+    regs["unit_code"] = regs["unit_code"].astype("string")
+    r["unit_code"] = r["unit_code"].astype("string")
+    out = r.merge(regs, on="unit_code", how="left")
+    out["movement_arrow"] = movement_arrow(out["movement"], out["rank_prev"])
+    out["band"] = band_text(out["rank_p05"], out["rank_p95"])
+    out["coverage_pct"] = 100.0 * out["coverage"].astype("float64")
+    return out
+
+
+def not_clearly_apart(table: pd.DataFrame, name_col: str = "name_en") -> pd.DataFrame:
+    """Neighbours in rank order whose robustness bands overlap (METHODOLOGY.md section 3.7).
+
+    Input: :func:`rating_table` output. Columns: unit_a, unit_b, rank_a, rank_b, band_a,
+    band_b, name_a, name_b (in ``name_col``).
+    """
+    pairs = _ratings.overlapping_pairs(table, adjacent_only=True)
+    names = table.set_index("unit_code")[name_col]
+    pairs["name_a"] = pairs["unit_a"].map(names)
+    pairs["name_b"] = pairs["unit_b"].map(names)
+    return pairs
+
+
+def rank_history(store, periods: list[str], indicator_set: str = ALL, *, kind: str = "plan_fulfilment",
+                 aggregation: str = "arithmetic") -> pd.DataFrame:
+    """Ranks of the regions over ``periods`` (oldest first in the result), same settings as the table.
+
+    Columns: period, unit_code, score, score_rounded, coverage, rated, rank, rank_label,
+    methodology_version, name_en, name_ru, name_kk.
+    """
+    node = None if indicator_set in (None, ALL) else str(indicator_set)
+    ordered = sorted(periods)
+    h = _ratings.rank_history(store, ordered, node, kind=kind, aggregation=aggregation, units="regions")
+    names = store.df("SELECT kato AS unit_code, name_en, name_ru, name_kk FROM regions")
+    names["unit_code"] = names["unit_code"].astype("string")
+    h["unit_code"] = h["unit_code"].astype("string")
+    return h.merge(names, on="unit_code", how="left")
+
+
+def previous_period(store, period: str) -> str | None:
+    """The period of the same kind before ``period`` (for the "compared with" caption)."""
+    return _pf.previous_period(store, period)
