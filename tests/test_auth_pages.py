@@ -1,0 +1,213 @@
+"""The account, users and audit pages in AppTest, on a real DuckDB file with the demo accounts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from sac.auth import User
+from sac.auth import accounts as acc
+from sac.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+ADMIN = User("admin", "Demo administrator", "admin")
+ANALYST = User("analyst", "Demo analyst", "analyst")
+OFFICE = User("office", "Almaty project office (demo)", "project_office", frozenset({"75"}))
+
+
+@pytest.fixture
+def db(tmp_path, monkeypatch):
+    monkeypatch.setattr(acc, "BCRYPT_ROUNDS", 4)
+    path = tmp_path / "pages.duckdb"
+    with Store(path) as s:
+        acc.ensure_demo_accounts(s)
+    monkeypatch.setenv("SAC_DB_PATH", str(path))
+    monkeypatch.delenv("SAC_PUBLIC_VIEWS", raising=False)
+    monkeypatch.chdir(ROOT)
+    return path
+
+
+def page(path: str, user: User | None = None, lang: str = "en") -> AppTest:
+    at = AppTest.from_file(str(ROOT / path), default_timeout=30)
+    if user is not None:
+        at.session_state["sac_user"] = user          # the documented test hook
+    at.session_state["sac_lang"] = lang
+    return at.run()
+
+
+def audit(db) -> list[dict]:
+    with Store(db) as s:
+        return s.df("SELECT actor, action, target FROM audit_log ORDER BY entry_id").to_dict("records")
+
+
+def sign_in(at: AppTest, username: str, password: str) -> AppTest:
+    at.text_input(key="sac_sign_in_username").input(username)
+    at.text_input(key="sac_sign_in_password").input(password)
+    return next(b for b in at.button if b.label == "Sign in").click().run()
+
+
+def texts(at: AppTest) -> str:
+    return " ".join(str(e.value) for e in [*at.markdown, *at.caption, *at.error, *at.success, *at.warning])
+
+
+def test_sign_in_form_signs_in_and_audits(db):
+    at = page("pages/account.py")
+    assert [t.value for t in at.title] == ["Sign in"]
+    at = sign_in(at, "office", "wrong-password")
+    assert [e.value for e in at.error] == ["Wrong user name or password."]
+    assert "sac_user" not in at.session_state
+    at = sign_in(at, "office", "office-demo")
+    assert not at.exception
+    user = at.session_state["sac_user"]
+    assert (user.username, user.role, user.units) == ("office", "project_office", frozenset({"75"}))
+    assert [t.value for t in at.title] == ["My account"]
+    assert "Project office" in texts(at) and "75" in texts(at)
+    assert audit(db)[-2:] == [{"actor": "anonymous", "action": "sign_in_failed", "target": "office"},
+                              {"actor": "office", "action": "sign_in", "target": "office"}]
+
+
+def test_sign_in_form_says_when_the_account_is_locked(db):
+    at = page("pages/account.py")
+    for _ in range(5):
+        at = sign_in(at, "leadership", "wrong-password")
+    assert at.error[0].value.startswith("Too many failed attempts: the account is locked until")
+    at = sign_in(at, "leadership", "leadership-demo")
+    assert at.error[0].value.startswith("Too many failed attempts")
+    assert "sac_user" not in at.session_state
+
+
+def test_sign_in_form_refuses_a_disabled_account(db):
+    with Store(db) as s:
+        acc.disable_user(s, "admin", "analyst")
+    at = sign_in(page("pages/account.py"), "analyst", "analyst-demo")
+    assert [e.value for e in at.error] == ["This account is disabled. Ask an administrator."]
+
+
+def test_sign_in_form_in_russian(db):
+    at = page("pages/account.py", lang="ru")
+    assert [t.value for t in at.title] == ["Вход в систему"]
+    at.text_input(key="sac_sign_in_username").input("office")
+    at.text_input(key="sac_sign_in_password").input("nope-nope")
+    at = next(b for b in at.button if b.label == "Войти").click().run()
+    assert [e.value for e in at.error] == ["Неверное имя пользователя или пароль."]
+
+
+def test_change_password_on_my_account(db):
+    at = page("pages/account.py", OFFICE)
+    fields = {t.label: t for t in at.text_input}
+    fields["Current password"].input("office-demo")
+    fields["New password"].input("a-new-secret")
+    fields["Repeat the new password"].input("a-new-secret")
+    at = next(b for b in at.button if b.label == "Change password").click().run()
+    assert [s.value for s in at.success] == ["Password changed."]
+    with Store(db) as s:
+        assert acc.authenticate(s, "office", "a-new-secret").username == "office"
+    assert {"actor": "office", "action": "password_changed", "target": "office"} in audit(db)
+
+
+def test_mismatched_new_passwords_are_refused(db):
+    at = page("pages/account.py", OFFICE)
+    fields = {t.label: t for t in at.text_input}
+    fields["Current password"].input("office-demo")
+    fields["New password"].input("a-new-secret")
+    fields["Repeat the new password"].input("another-one")
+    at = next(b for b in at.button if b.label == "Change password").click().run()
+    assert [e.value for e in at.error] == ["The two new passwords differ."]
+
+
+def test_language_choice_is_stored_on_the_account(db):
+    at = page("pages/account.py", OFFICE)
+    at.selectbox(key="sac_account_lang").set_value("kk").run()
+    assert at.session_state["sac_lang"] == "kk"
+    assert at.session_state["sac_user"].language == "kk"
+    with Store(db) as s:
+        assert acc.get_user(s, "office").language == "kk"
+    assert [t.value for t in at.title] == ["Менің тіркелгім"]
+
+
+def test_sign_out_from_my_account(db):
+    at = page("pages/account.py", ANALYST)
+    at = next(b for b in at.button if b.label == "Sign out").click().run()
+    assert "sac_user" not in at.session_state
+    assert audit(db)[-1] == {"actor": "analyst", "action": "sign_out", "target": "analyst"}
+
+
+@pytest.mark.parametrize("path", ["pages/users.py", "pages/audit.py"])
+@pytest.mark.parametrize("user", [ANALYST, OFFICE, User("leadership", "L", "leadership"), None])
+def test_admin_pages_refuse_other_roles_even_by_url(db, path, user):
+    at = page(path, user)
+    assert [e.value for e in at.error] == ["Your role does not allow this page."]
+    assert not at.dataframe
+
+
+def test_admin_adds_a_project_office_user_with_a_generated_password(db):
+    at = page("pages/users.py", ADMIN)
+    assert at.dataframe[0].value["username"].tolist() == ["admin", "analyst", "leadership", "office"]
+    at.text_input[0].input("Shymkent-PO")
+    at.text_input[1].input("Shymkent project office")
+    at.selectbox(key="add_role").set_value("project_office")
+    at.multiselect(key="add_units").set_value(["79"])
+    at = next(b for b in at.button if b.label == "Add user").click().run()
+    assert not at.exception
+    assert at.success[0].value == "New password for shymkent-po — shown once, pass it on securely:"
+    password = at.code[0].value
+    with Store(db) as s:
+        user = acc.authenticate(s, "shymkent-po", password)
+    assert (user.role, user.units) == ("project_office", frozenset({"79"}))
+    assert {"actor": "admin", "action": "user_added", "target": "shymkent-po"} in audit(db)
+
+
+def test_admin_cannot_add_a_project_office_without_regions(db):
+    at = page("pages/users.py", ADMIN)
+    at.text_input[0].input("po2")
+    at.selectbox(key="add_role").set_value("project_office")
+    at = next(b for b in at.button if b.label == "Add user").click().run()
+    assert [e.value for e in at.error] == ["A project office needs at least one region or organisation."]
+
+
+def test_admin_disables_and_changes_a_user(db):
+    at = page("pages/users.py", ADMIN)
+    at.selectbox(key="edit_user").set_value("analyst").run()
+    at.selectbox(key="edit_role").set_value("leadership")
+    next(c for c in at.checkbox if c.label == "Disabled").check()
+    at = next(b for b in at.button if b.label == "Save").click().run()
+    assert [s.value for s in at.success] == ["User analyst saved."]
+    with Store(db) as s:
+        row = acc.list_users(s).set_index("username").loc["analyst"]
+    assert (row["role"], bool(row["disabled"])) == ("leadership", True)
+    assert audit(db)[-1] == {"actor": "admin", "action": "user_disabled", "target": "analyst"}
+
+
+def test_admin_resets_a_password(db):
+    at = page("pages/users.py", ADMIN)
+    at.selectbox(key="edit_user").set_value("leadership").run()
+    at = next(b for b in at.button if b.label == "Reset password").click().run()
+    password = at.code[0].value
+    with Store(db) as s:
+        assert acc.authenticate(s, "leadership", password).role == "leadership"
+        assert acc.must_change_password(s, "leadership")
+    assert {"actor": "admin", "action": "user_password_reset", "target": "leadership"} in audit(db)
+
+
+def test_audit_page_lists_and_filters_the_log(db):
+    with Store(db) as s:
+        for _ in range(2):
+            with pytest.raises(acc.SignInFailed):
+                acc.authenticate(s, "office", "wrong-password")
+        acc.authenticate(s, "office", "office-demo")
+    at = page("pages/audit.py", ADMIN)
+    log = at.dataframe[0].value
+    assert log["action"].tolist()[:3] == ["sign_in", "sign_in_failed", "sign_in_failed"]
+    assert set(log.columns) == {"entry_id", "occurred_at", "actor", "action", "target", "details"}
+    at.multiselect(key="audit_actions").set_value(["sign_in_failed"]).run()
+    filtered = at.dataframe[0].value
+    assert filtered["action"].unique().tolist() == ["sign_in_failed"] and len(filtered) == 2
+    assert (filtered["target"] == "office").all()
+    at.multiselect(key="audit_actions").set_value([]).run()
+    at.multiselect(key="audit_actors").set_value(["office"]).run()
+    assert at.dataframe[0].value[["actor", "action"]].to_dict("records") == [{"actor": "office", "action": "sign_in"}]
+    assert [b.label for b in at.get("download_button")] == ["Download CSV", "Download Excel"]
+    assert isinstance(log["occurred_at"].iloc[0], pd.Timestamp)
