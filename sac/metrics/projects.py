@@ -78,12 +78,15 @@ def load_projects(store, *, today=None, region: str | None = None, node_id: str 
     project's group) and ``methodology_version``.
     """
     version, cfg = methodology(store)
-    df = store.df(_PROJECTS_SQL)
+    where, params = [], []
     if region is not None:
-        df = df[df["region_kato"] == region]
+        where.append("region_kato = ?")
+        params.append(str(region))
     if node_id is not None:
-        df = df[df["ancestors"].map(lambda a: node_id in list(a))]
-    df = df.drop(columns=["ancestors"]).sort_values("project_id").reset_index(drop=True)
+        where.append("list_contains(ancestors, ?)")
+        params.append(str(node_id))
+    sql = f"SELECT * FROM ({_PROJECTS_SQL}) {'WHERE ' + ' AND '.join(where) if where else ''}"
+    df = store.df(sql, params).drop(columns=["ancestors"]).sort_values("project_id").reset_index(drop=True)
     out = project_metrics(df, today, config or cfg)
     out["methodology_version"] = version
     return out

@@ -46,7 +46,10 @@ def passport_gaps(indicators: pd.DataFrame) -> pd.DataFrame:
     out["missing_responsible"] = blank("responsible_official")
     flags = out[[f"missing_{f}" for f in PASSPORT_FIELDS]].astype(bool)
     flags.columns = list(PASSPORT_FIELDS)
-    out["missing"] = flags.apply(lambda r: [f for f in PASSPORT_FIELDS if r[f]], axis=1) if len(out) else []
+    joined = pd.Series("", index=out.index, dtype="string")
+    for f in PASSPORT_FIELDS:  # six columns, not rows
+        joined = joined + flags[f].map({True: f + ",", False: ""}).astype("string")
+    out["missing"] = joined.str.rstrip(",").str.split(",").map(lambda x: [] if x == [""] else x, na_action="ignore")
     out["n_missing"] = flags.sum(axis=1).astype(int)
     out["completeness"] = 1.0 - out["n_missing"] / len(PASSPORT_FIELDS)
     return out.reset_index(drop=True)
