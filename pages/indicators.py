@@ -37,6 +37,38 @@ node_name = dict(zip(nodes["node_id"], nodes[NAME], strict=True))
 node_depth = dict(zip(nodes["node_id"], nodes["depth"], strict=True))
 region_name = dict(zip(regions["kato"], regions[NAME], strict=True))
 
+
+def _year(y) -> str:
+    return str(int(y)) if pd.notna(y) else "—"
+
+
+def _progress_block(prog: pd.DataFrame, unit: str | None) -> None:
+    """Status of progress to target (sac.metrics.progress) with its figures, or why there is none."""
+    st.markdown(f"**{tr('indicators.progress_heading')}**")
+    if prog.empty:
+        st.caption(tr("indicators.progress_no_status", reason=tr("indicators.reason_no_target")))
+        return
+    r = prog.iloc[0]
+    st.caption(tr("indicators.progress_target_line", baseline=lang.num(r["baseline_value"], 2, unit),
+                  baseline_year=_year(r["baseline_year"]), target=lang.num(r["target_value"], 2, unit),
+                  target_year=_year(r["target_year"])))
+    if pd.isna(r["status"]):
+        key = v.PROGRESS_REASONS.get(str(r["reason"]))
+        reason = tr(f"indicators.{key}") if key else tr("indicators.reason_other", reason=str(r["reason"]))
+        st.caption(tr("indicators.progress_no_status", reason=reason))
+    else:
+        st.markdown(f"**{tr('indicators.progress_status')}: {tr('indicators.status_' + str(r['status']))}**")
+    m1, m2, m3, m4 = st.columns(4)
+    m1.metric(tr("indicators.progress_g_obs"), lang.pct(100 * r["g_obs"]) if pd.notna(r["g_obs"]) else "—")
+    m2.metric(tr("indicators.progress_g_req"), lang.pct(100 * r["g_req"]) if pd.notna(r["g_req"]) else "—")
+    m3.metric(tr("indicators.progress_q"), lang.num(r["q"], 2))
+    m4.metric(tr("indicators.progress_projection", year=_year(r["target_year"])),
+              lang.num(r["projected_value"], 2, unit))
+    if pd.notna(r["projected_achieved"]):
+        st.caption(tr("indicators.progress_projected_achieved") if bool(r["projected_achieved"])
+                   else tr("indicators.progress_projected_missed"))
+
+
 c1, c2, c3, c4 = st.columns([1, 2, 3, 2])
 with c1:
     period = widgets.select(tr("indicators.period"), periods, "period", default=periods[0])
@@ -116,16 +148,17 @@ with left:
     elif s.empty:
         widgets.empty_state(tr("indicators.what_series", code=indicator))
     else:
-        points = v.annual_points(s, bool(p["cumulative"]))
         target_year = int(p["target_year"]) if pd.notna(p["target_year"]) else None
         target_value = float(p["target_value"]) if pd.notna(p["target_value"]) else None
-        projection = v.linear_projection(points, target_year)
+        prog = cache.call(v.indicator_progress, indicator, region)
+        projection = float(prog["projected_value"].iloc[0]) if len(prog) else None
         fig = charts.indicator_series(
             s.rename(columns={"start_date": "period_start"}), target_value=target_value, target_year=target_year,
             projection=projection, unit_of_measure=unit, lang=L,
             labels={"plan": tr("indicators.trace_plan"), "fact": tr("indicators.trace_fact"),
                     "target": tr("indicators.trace_target"), "projection": tr("indicators.trace_projection")})
         widgets.chart(fig, f"{indicator}_{region or 'KZ'}", key="series_chart")
+        _progress_block(prog, unit)
         if region is None:
             st.caption(tr("indicators.series_country_note", rule=tr(f"indicators.agg_{p['aggregation']}")))
         table = s[["period", "plan", "fact", "n_plan", "n_fact"]].rename(columns={
@@ -218,9 +251,8 @@ with tab_gap:
     else:
         st.caption(tr("indicators.gap_caption"))
         known = gap["insufficient"].notna()
-        st.metric(tr("indicators.gap_insufficient"),
-                  tr("indicators.gap_summary", n=int(gap["insufficient"].fillna(False).sum()),
-                     total=int(known.sum())))
+        n_bad = int(gap["insufficient"].fillna(False).sum())
+        (st.warning if n_bad else st.success)(tr("indicators.gap_summary", n=n_bad, total=int(known.sum())))
         only = st.toggle(tr("indicators.gap_only_insufficient"), value=True, key="gap_only")
         all_regions = cache.call(v.region_options)
         g = v.gap_table(gap, L, dict(zip(all_regions["kato"], all_regions[NAME], strict=True)))

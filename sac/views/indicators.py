@@ -196,38 +196,27 @@ def series(store, indicator_id: str, region: str | None = None) -> pd.DataFrame:
     """, [str(indicator_id)])
 
 
-def annual_points(s: pd.DataFrame, cumulative: bool) -> pd.DataFrame:
-    """One fact per year from a :func:`series` frame, for progress to target (METHODOLOGY.md section 4).
+def indicator_progress(store, indicator_id: str, region: str | None = None) -> pd.DataFrame:
+    """Progress to target of one indicator (METHODOLOGY.md section 4) for a region or the country ('KZ').
 
-    Annual rows when the series has them; otherwise the year's last sub-period with a fact (for a
-    cumulative indicator that is the year-to-date value; for a level indicator, its latest level).
-    Columns: year, value. Years without a fact are absent.
+    One row (or none when the indicator has no target): the columns of
+    :func:`sac.metrics.progress.progress_core` (g_obs, g_req, q, achieved, status, reason, projected_value,
+    projected_achieved, latest_year, latest_value, target_value, target_year, methodology_version, ...).
     """
-    if s.empty:
-        return pd.DataFrame({"year": pd.Series(dtype="int64"), "value": pd.Series(dtype="float64")})
-    f = s[pd.to_numeric(s["fact"], errors="coerce").notna()].copy()
-    f["is_year"] = f["period_kind"] == "year"
-    f = f.sort_values(["year", "is_year", "end_date"])
-    last = f.groupby("year", as_index=False).tail(1)
-    out = pd.DataFrame({"year": last["year"].astype("int64").to_numpy(),
-                        "value": pd.to_numeric(last["fact"]).to_numpy(dtype=float)})
-    return out.reset_index(drop=True)
+    from sac.metrics import progress as _progress
+
+    out = _progress.progress(store, indicator_ids=[str(indicator_id)])
+    unit = str(region) if region is not None else _progress.NATIONAL
+    return out[out["unit_code"].astype(str) == unit].reset_index(drop=True)
 
 
-def linear_projection(points: pd.DataFrame, target_year: int | None, n_points: int = 5) -> float:
-    """Least-squares line through the last (up to) ``n_points`` annual values, evaluated at ``target_year``.
-
-    METHODOLOGY.md section 4 "Projection". NaN with fewer than two points or without a target year.
-    """
-    if target_year is None or pd.isna(target_year) or len(points) < 2:
-        return float("nan")
-    p = points.sort_values("year").tail(int(n_points))
-    x = p["year"].to_numpy(dtype=float)
-    y = p["value"].to_numpy(dtype=float)
-    if np.ptp(x) == 0:
-        return float("nan")
-    slope, intercept = np.polyfit(x, y, 1)
-    return float(slope * float(target_year) + intercept)
+#: sac.metrics.progress reasons -> catalogue keys of the indicators namespace
+PROGRESS_REASONS = {
+    "no target": "reason_no_target", "fewer than two points": "reason_fewer_points",
+    "baseline not positive": "reason_baseline", "latest value not positive": "reason_latest",
+    "target not positive": "reason_target", "target year not after baseline": "reason_target_year",
+    "required growth is zero": "reason_zero_growth",
+}
 
 
 def gap_table(gap: pd.DataFrame, lang: str, region_names: dict[str, str]) -> pd.DataFrame:
