@@ -606,7 +606,7 @@ def execution_bars(df: pd.DataFrame, *, lang: str = "en", labels: Mapping[str, s
     nd = rag_label("grey", lab["no_data"])
     fig.add_trace(go.Bar(y=names[~has], x=np.zeros(int((~has).sum())), orientation="h", text=[nd] * int((~has).sum()),
                          textposition="outside", cliponaxis=False, marker=dict(color=NO_DATA_COLOUR),
-                         name=nd, showlegend=bool((~has).any()), hovertemplate=f"%{{y}}: {nd}<extra></extra>"))
+                         name=nd, showlegend=False, hovertemplate=f"%{{y}}: {nd}<extra></extra>"))
     fig.add_vline(x=1.0, line=dict(color=_INK, dash="dash", width=1.5), annotation_text=lab["reference"],
                   annotation_position="top")
     hi = float(d["execution"].max()) if has.any() else 1.0
@@ -644,7 +644,7 @@ def spike_bars(df: pd.DataFrame, threshold: float = 0.40, *, lang: str = "en",
     nd = rag_label("grey", lab["no_data"])
     fig.add_trace(go.Bar(y=names[~has], x=np.zeros(int((~has).sum())), orientation="h", name=nd,
                          text=[nd] * int((~has).sum()), textposition="outside", cliponaxis=False,
-                         marker=dict(color=NO_DATA_COLOUR), showlegend=bool((~has).any()),
+                         marker=dict(color=NO_DATA_COLOUR), showlegend=False,
                          hovertemplate=f"%{{y}}: {nd}<extra></extra>"))
     fig.add_vline(x=float(threshold), line=dict(color=RAG_COLOURS["red"], dash="dash", width=1.5),
                   annotation_text=f"{lab['threshold']} {threshold:.0%}", annotation_position="top")
@@ -810,7 +810,7 @@ def ratio_bars(df: pd.DataFrame, *, lang: str = "en", labels: Mapping[str, str] 
     n_nd = int((~has).sum())
     fig.add_trace(go.Bar(y=names[~has], x=np.zeros(n_nd), orientation="h", text=[nd] * n_nd, name=nd,
                          textposition="outside", cliponaxis=False, marker=dict(color=NO_DATA_COLOUR),
-                         showlegend=n_nd > 0, hovertemplate=f"%{{y}}: {nd}<extra></extra>"))
+                         showlegend=False, hovertemplate=f"%{{y}}: {nd}<extra></extra>"))
     _layout(fig, lang, title, height=max(220, 34 * len(d) + 110), barmode="overlay")
     fig.update_yaxes(categoryorder="array", categoryarray=names.tolist(), autorange="reversed")
     fig.update_xaxes(tickformat=".0%", range=[0, 1.25], tickvals=[0, 0.25, 0.5, 0.75, 1.0])
