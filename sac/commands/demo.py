@@ -1,0 +1,59 @@
+"""``python -m sac demo [--force] [--db PATH]``: build the embedded demo database.
+
+Refuses to overwrite an existing database unless ``--force`` (exit 2). The demo is built into a
+temporary file next to the target and moved over it only when complete, so a failed build never
+leaves a half-filled database behind.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+from sac.store import Store, db_path
+
+
+def register(subparsers) -> None:
+    p = subparsers.add_parser("demo", help="build the demo database (deterministic)",
+                              description="Build a believable SAC demo database at SAC_DB_PATH or --db.")
+    p.add_argument("--force", action="store_true", help="replace an existing database")
+    p.add_argument("--db", type=Path, default=None, help="database file (default: SAC_DB_PATH or data/sac.duckdb)")
+    p.set_defaults(func=run)
+
+
+def _remove(path: Path) -> None:
+    for f in (path, Path(str(path) + ".wal")):
+        if f.exists():
+            f.unlink()
+
+
+def run(args: argparse.Namespace) -> int:
+    from sac.cli import EXIT_OK, EXIT_USAGE
+    from sac.demo import build_demo
+
+    target = Path(args.db) if args.db else db_path()
+    if target.exists() and not args.force:
+        print(f"error: {target} already exists; use --force to replace it with the demo", file=sys.stderr)
+        return EXIT_USAGE
+    if target.exists():
+        # Fails with StoreBusy (exit 3) while another process (the app) holds the file.
+        Store(target, read_only=True, lock_timeout=0).close()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.with_name(target.name + ".building")
+    _remove(tmp)
+    started = time.monotonic()
+    try:
+        with Store(tmp) as store:
+            counts = build_demo(store)
+        os.replace(tmp, target)
+        wal = Path(str(target) + ".wal")
+        if wal.exists():
+            wal.unlink()
+    finally:
+        _remove(tmp)
+    summary = ", ".join(f"{k} {v}" for k, v in counts.items())
+    print(f"demo database written to {target} in {time.monotonic() - started:.1f} s: {summary}")
+    return EXIT_OK
