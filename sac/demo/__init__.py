@@ -214,21 +214,22 @@ def _values(katos: list[str], today: dt.date, rng: np.random.Generator) -> pd.Da
     frames = []
     for d in C.IND:
         sign = 1.0 if d["dir"] == "up" else -1.0
-        noise = d.get("noise", 0.02)
+        noise = d.get("noise", 0.025)
         factor = _region_factor(d, katos, rng)
         nat = _national_plans(d, years)
         yrs = sorted(nat)
         plan_y = np.outer([nat[y] for y in yrs], factor)                       # years x regions
         ind_eff = rng.normal(0, 0.015, nreg)                                     # region x indicator effect
-        perf = 1 + sign * (skill + ind_eff)[None, :] + rng.normal(0, noise, plan_y.shape)
+        # plans are ambitious: the typical region falls 1.5% short, leaders beat them, laggards miss
+        perf = 1 + sign * (skill - 0.015 + ind_eff)[None, :] + rng.normal(0, noise, plan_y.shape)
         if "fact_level" in d:   # facts that follow their own path, whatever the plan (Table 2, inflation)
             lvl = dict(zip(years, d["fact_level"], strict=True))
             fact_y = np.outer([lvl.get(y, np.nan) for y in yrs], factor) * perf
         else:
             fact_y = plan_y * perf
-        if d.get("cap"):
+        if d.get("cap"):   # a share cannot pass 100%: facts that would, land just below it
             plan_y = np.minimum(plan_y, d["cap"])
-            fact_y = np.minimum(fact_y, d["cap"])
+            fact_y = np.where(fact_y > d["cap"], d["cap"] - rng.uniform(0.2, 1.5, fact_y.shape), fact_y)
         per = d["per"]
         unit_idx = np.tile(np.arange(nreg), len(yrs))
         year_idx = np.repeat(np.arange(len(yrs)), nreg)
@@ -253,7 +254,7 @@ def _values(katos: list[str], today: dt.date, rng: np.random.Generator) -> pd.Da
                 season = np.tile(rng.normal(0, 0.015, nsub), len(base))
                 g["fact"] = g["fact"] * (1 + season + rng.normal(0, noise, len(g)))
                 if d.get("cap"):
-                    g["fact"] = np.minimum(g["fact"], d["cap"])
+                    g["fact"] = np.where(g["fact"] > d["cap"], d["cap"] - rng.uniform(0.2, 1.5, len(g)), g["fact"])
             # the year row of a sub-annual indicator: Q4 / December value, or the mean of its periods
             yearly_fact = (g.groupby(["yi", "unit"])["fact"].last() if d.get("cum")
                            else g.groupby(["yi", "unit"])["fact"].mean())
@@ -401,7 +402,9 @@ def _projects(people: _People, nodes: pd.DataFrame, katos: list[str], regions: p
     dur = np.where(cat == "running", rng.uniform(270, 1100, n), rng.uniform(180, 720, n)).round()
     start = np.select(
         [cat == "finished", cat == "running"],
-        [-rng.uniform(400, 1600, n), -rng.uniform(60, 1000, n)], rng.uniform(10, 240, n)).round()
+        [-rng.uniform(400, 1600, n), -rng.uniform(60, 900, n)], rng.uniform(10, 240, n)).round()
+    # most running projects are still within their planned dates; the rest are overdue
+    dur = np.where((cat == "running") & (rng.random(n) < 0.82), np.maximum(dur, -start + rng.uniform(30, 600, n)).round(), dur)
     # finished projects end at least two months ago
     start = np.where((cat == "finished") & (start + dur > -60), -60 - dur - rng.uniform(0, 200, n).round(), start)
     ps = t0 + _days(start)
@@ -410,7 +413,7 @@ def _projects(people: _People, nodes: pd.DataFrame, katos: list[str], regions: p
     behind = rng.random(n) < 0.2
     perf = np.where(behind, rng.uniform(0.45, 0.78, n), np.clip(rng.normal(1.0, 0.08, n), 0.82, 1.15))
     overrun = rng.random(n) < 0.12
-    cost_factor = np.where(overrun, rng.uniform(1.15, 1.5, n), np.clip(rng.normal(0.99, 0.05, n), 0.85, 1.1))
+    cost_factor = np.where(overrun, rng.uniform(1.15, 1.5, n), np.clip(rng.normal(0.96, 0.04, n), 0.85, 1.1))
     budget = np.round(np.exp(rng.normal(np.log(1800), 1.0, n)), 1)
     slip_fin = np.where(rng.random(n) < 0.6, 0, rng.uniform(10, 240, n)).round()
     actual_start = ps + _days(rng.uniform(0, 30, n).round())
