@@ -757,13 +757,13 @@ def goal_sunburst(df: pd.DataFrame, *, kind: str = "sunburst", lang: str = "en",
     lvl = d["level"].astype(str)
     d["_level"] = lvl.map(dict(level_labels)).fillna(lvl) if level_labels else lvl
     nd = rag_label("grey", lab["no_data"])
-    score_txt = d["score"].round(1).astype(object).where(d["score"].notna(), nd)
     resp = (d[responsible_col].astype(object).where(d[responsible_col].notna(), "—")
             if responsible_col in d else pd.Series("—", index=d.index, dtype=object))
-    custom = np.column_stack([d["_level"], d["score"].astype(object).where(d["score"].notna(), None),
-                              resp, score_txt])
-    hover = ("<b>%{label}</b><br>%{customdata[0]}<br>" + lab["score"] + ": %{customdata[3]}"
-             + (f"<br>{lab['responsible']}: %{{customdata[2]}}" if responsible_col in d else "") + "<extra></extra>")
+    custom = np.column_stack([d["_level"], d["score"].astype(object).where(d["score"].notna(), None), resp])
+    resp_line = f"<br>{lab['responsible']}: %{{customdata[2]}}" if responsible_col in d else ""
+    hover = np.where(d["score"].notna(), f"<b>%{{label}}</b><br>%{{customdata[0]}}<br>{lab['score']}: "
+                     "%{customdata[1]:.1f}", f"<b>%{{label}}</b><br>%{{customdata[0]}}<br>{lab['score']}: {nd}")
+    hover = (pd.Series(hover) + resp_line + "<extra></extra>").tolist()
     text_sc = np.where(d["score"].notna(), "%{label}<br>%{customdata[1]:.1f}", "%{label}<br>" + nd)
     common = dict(ids=d["id"].astype(str), parents=d["_parent"], labels=d["name"].astype(str),
                   customdata=custom, hovertemplate=hover, texttemplate=text_sc.tolist(),
