@@ -23,9 +23,15 @@ def store(tmp_path):
             ('JOBS','75','2024',1000,500),      -- A = 0.5: red, severity 3
             ('JOBS','71','2024',1000,990)""")   # A = 0.99: amber, not an exception
         cur.execute("""INSERT INTO projects (project_id, name_en, name_ru, name_kk, node_id, region_kato,
-                planned_start, planned_end, forecast_end, budget, cost_to_date, forecast_cost, percent_complete)
-            VALUES ('LATE','Road','Дорога','Жол',NULL,'75','2023-01-01','2024-03-31','2024-10-31',100,90,110,0.7),
-                   ('OK','School','Школа','Мектеп',NULL,'71','2024-01-01','2024-12-31','2024-12-31',100,50,100,0.5)""")
+                planned_start, planned_end, forecast_end, budget, cost_to_date, forecast_cost, percent_complete,
+                status_reported)
+            VALUES ('LATE','Road','Дорога','Жол',NULL,'75','2023-01-01','2024-03-31','2024-10-31',100,90,110,0.7,
+                    'amber'),
+                   -- on plan by its figures, but its own office reports red: leadership sees it too
+                   ('OK','School','Школа','Мектеп',NULL,'71','2024-01-01','2024-12-31','2024-12-31',100,50,100,0.5,
+                    'red'),
+                   ('FINE','Park','Парк','Саябақ',NULL,'71','2024-01-01','2024-12-31','2024-12-31',100,50,100,0.5,
+                    'green')""")
         cur.execute("""INSERT INTO project_contributions VALUES ('LATE','UNEMP','75',0.3,NULL)""")
         cur.execute("""INSERT INTO instructions (instruction_id, title, responsible_org, region_kato, issue_date,
                 due_date, status, escalated)
@@ -46,6 +52,7 @@ def test_exceptions_list_what_needs_help_sorted_by_severity(store):
         ("instruction_overdue", "I1", 3),      # 61 days overdue
         ("escalated", "I2", 3),
         ("red_indicator", "UNEMP", 2),
+        ("project_off_track", "OK", 2),        # self-reported red
         ("instruction_overdue", "I2", 2),      # 11 days overdue
         ("projects_insufficient", "UNEMP", 2),  # required 5.6 - 4.7 = 0.9, planned 0.3
     ]
@@ -63,8 +70,8 @@ def test_exceptions_list_what_needs_help_sorted_by_severity(store):
 
 def test_exceptions_region_filter(store):
     out = exceptions(store, "2024", today=TODAY, region="71")
-    assert list(zip(out["kind"], out["subject_id"], strict=True)) == [("escalated", "I2"),
-                                                                      ("instruction_overdue", "I2")]
+    assert list(zip(out["kind"], out["subject_id"], strict=True)) == [
+        ("escalated", "I2"), ("project_off_track", "OK"), ("instruction_overdue", "I2")]
     assert (out["region_kato"] == "71").all()
 
 

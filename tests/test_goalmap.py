@@ -120,3 +120,21 @@ def test_gap_analysis_from_store(store):
     up = gaps.loc[("UP1", "71")]
     assert up["target_source"] == "passport" and up["required"] == pytest.approx(0.0)
     assert not up["insufficient"] and up["achieved"]
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=15, deadline=None)
+@given(scores=st.lists(st.one_of(st.none(), st.floats(0, 100)), min_size=6, max_size=6), seed=st.integers(0, 99))
+def test_roll_up_ignores_row_order_and_stays_within_children_range(scores, seed):
+    nodes = pd.DataFrame({"id": ["NP", "PR1", "PR2", "BD1", "BD2", "BD3"],
+                          "parent": ["", "NP", "NP", "PR1", "PR1", "PR2"]})
+    own = pd.Series(dict(zip(nodes["id"], scores, strict=True)), dtype="float64")
+    a = roll_up(nodes, own).set_index("id").sort_index()
+    b = roll_up(nodes.sample(frac=1, random_state=seed), own).set_index("id").sort_index()
+    pd.testing.assert_frame_equal(a, b)
+    if pd.isna(own["PR1"]) and a.loc[["BD1", "BD2"], "score"].notna().any():
+        kids = a.loc[["BD1", "BD2"], "score"]
+        assert kids.min() - 1e-9 <= a.loc["PR1", "score"] <= kids.max() + 1e-9

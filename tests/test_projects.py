@@ -257,3 +257,44 @@ def test_manager_rating_from_store(store):
     heads = manager_rating(store, "2024", role="group_head", today=TODAY, scores=scores)
     assert heads["person_id"].tolist() == ["O9"] and heads["rating"].iloc[0] == pytest.approx(50.0)
     assert heads["methodology_version"].iloc[0] == 1
+
+
+# --- invariants (hypothesis) ---------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+_bool = st.one_of(st.none(), st.booleans())
+
+
+@settings(max_examples=15, deadline=None)
+@given(rows=st.lists(st.tuples(st.sampled_from(["A", "B", "C"]), _bool, _bool, _bool), min_size=1, max_size=12),
+       seed=st.integers(0, 1000))
+def test_people_rating_ignores_row_order_and_rewards_improvement(rows, seed):
+    projects = pd.DataFrame([_rated(f"P{i}", who, a, b, c) for i, (who, a, b, c) in enumerate(rows)])
+    empty = pd.DataFrame(columns=["project_id", "indicator_id", "unit_code"])
+    scores = pd.DataFrame(columns=["indicator_id", "unit_code", "score"])
+    base = people_rating(projects, empty, scores).set_index("person_id").sort_index()
+    shuffled = people_rating(projects.sample(frac=1, random_state=seed), empty, scores)
+    pd.testing.assert_frame_equal(base, shuffled.set_index("person_id").sort_index())
+    # turning one project's "not on time" into "on time" never lowers its person's rating
+    late = projects.index[projects["on_terms"].eq(False).fillna(False)]
+    if len(late):
+        better = projects.copy()
+        better.loc[late[0], "on_terms"] = True
+        who = better.loc[late[0], "manager_id"]
+        after = people_rating(better, empty, scores).set_index("person_id")
+        if base.loc[who, "rated"]:
+            assert after.loc[who, "rating"] >= base.loc[who, "rating"]
+
+
+@settings(max_examples=15, deadline=None)
+@given(pc=st.floats(0, 1), ac=st.floats(0, 200), days=st.integers(-400, 800), seed=st.integers(0, 100))
+def test_more_progress_never_worsens_computed_status(pc, ac, days, seed):
+    order = {"green": 0, "amber": 1, "red": 2}
+    today = (pd.Timestamp("2024-01-01") + pd.Timedelta(days=days)).date()
+    lo = project_metrics(pd.DataFrame([project(percent_complete=pc, cost_to_date=ac)]), today, CONFIG).iloc[0]
+    hi = project_metrics(pd.DataFrame([project(percent_complete=min(1.0, pc + 0.1), cost_to_date=ac)]),
+                         today, CONFIG).iloc[0]
+    if pd.notna(lo["status_computed"]) and pd.notna(hi["status_computed"]):
+        assert order[hi["status_computed"]] <= order[lo["status_computed"]]

@@ -6,7 +6,7 @@ and targets the running projects are not enough to reach (Rules para 74).
 
 Severity (3 = high, 2 = medium, 1 = low), documented here so the page can say it:
 - red_indicator: 3 when the achievement ratio A < 0.75 (S < 75), else 2;
-- project_off_track (computed status red, running): 3 when past its planned end, else 2;
+- project_off_track (running, computed or self-reported status red): 3 when past its planned end, else 2;
 - instruction_overdue: 3 when more than 30 days overdue, else 2;
 - escalated (escalated and still on control): 3;
 - spending_spike: 2;
@@ -123,7 +123,8 @@ def _red_indicators(store, period, region, m, names) -> pd.DataFrame:
 
 def _projects_off_track(store, today, region) -> pd.DataFrame:
     p = projects.load_projects(store, today=today, region=region)
-    off = p[(p["status_computed"] == "red") & ~p["finished"] & p["is_active"].astype(bool)]
+    red = (p["status_computed"] == "red").fillna(False) | (p["status_reported"] == "red").fillna(False)
+    off = p[red & ~p["finished"] & p["is_active"].astype(bool)]
     if off.empty:
         return pd.DataFrame()
     base = pd.DataFrame({
