@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sac.metrics import budget as _budget
 from sac.metrics import plan_fact as _pf
 
 
@@ -124,43 +125,27 @@ def strongest_weakest(indicators: pd.DataFrame, n: int = 3) -> tuple[pd.DataFram
 
 
 def region_budget(store, region: str) -> pd.DataFrame:
-    """The region's budget execution by year and budget program (METHODOLOGY.md section 5, amounts in million tenge).
+    """The region's budget execution by year and budget program (METHODOLOGY.md section 5, million tenge).
 
-    Rows of ``budget_lines`` for ``unit_code = region`` at any periodicity are summed into their
-    year; when a program carries several source documents for the same line, the first
-    document by name counts (conflicts are surfaced by the budget page, not summed twice).
+    From :func:`sac.metrics.budget.execution` over the region's ``budget_lines`` (one source
+    document per line, the finest periodicity within a year: no double counting).
 
     Columns: year, program_code, name_en, name_ru, name_kk, plan, allocated, spent,
-    execution_pct (100 * spent / plan, NaN when plan is 0 or missing), unspent (plan - spent).
+    execution_pct (100 * spent / plan, NaN when plan is 0 or missing), unspent (allocated - spent).
+    Newest year first.
     """
-    return store.df(
-        """
-        WITH one_doc AS (
-            SELECT b.*, p.year,
-                   row_number() OVER (PARTITION BY b.program_code, b.subprogram_code, b.unit_code, b.period
-                                      ORDER BY b.source_document) AS k
-            FROM budget_lines b JOIN periods p ON p.code = b.period
-            WHERE b.unit_code = ?
-        ), finest AS (
-            -- a year may hold annual and monthly rows of the same line: count the finest level only
-            SELECT o.*, p.kind,
-                   min(CASE p.kind WHEN 'month' THEN 1 WHEN 'quarter' THEN 2 ELSE 3 END)
-                       OVER (PARTITION BY o.program_code, o.subprogram_code, o.year) AS finest_rank,
-                   CASE p.kind WHEN 'month' THEN 1 WHEN 'quarter' THEN 2 ELSE 3 END AS own_rank
-            FROM one_doc o JOIN periods p ON p.code = o.period
-            WHERE o.k = 1
-        )
-        SELECT f.year, f.program_code, bp.name_en, bp.name_ru, bp.name_kk,
-               sum(f.plan) AS plan, sum(f.allocated) AS allocated, sum(f.spent) AS spent,
-               100.0 * sum(f.spent) / nullif(sum(f.plan), 0) AS execution_pct,
-               sum(f.plan) - sum(f.spent) AS unspent
-        FROM finest f LEFT JOIN budget_programs bp USING (program_code)
-        WHERE f.own_rank = f.finest_rank
-        GROUP BY ALL
-        ORDER BY f.year DESC, f.program_code
-        """,
-        [str(region)],
-    )
+    cols = ["year", "program_code", "name_en", "name_ru", "name_kk", "plan", "allocated", "spent",
+            "execution_pct", "unspent"]
+    lines = _budget.load_lines(store, unit_codes=[str(region)])
+    if lines.empty:
+        return pd.DataFrame(columns=cols)
+    ex = _budget.execution(lines, by=("program_code", "year"))
+    names = lines.drop_duplicates("program_code")[["program_code", "program_name_en", "program_name_ru",
+                                                   "program_name_kk"]]
+    names.columns = ["program_code", "name_en", "name_ru", "name_kk"]
+    out = ex.merge(names, on="program_code", how="left")
+    out["execution_pct"] = 100.0 * out["execution"]
+    return out[cols].sort_values(["year", "program_code"], ascending=[False, True]).reset_index(drop=True)
 
 
 def execution_share(budget: pd.DataFrame) -> float:

@@ -1,0 +1,171 @@
+"""Situation room (issue 4, page 1; METHODOLOGY.md section 9, seed 001 ch. 3.3): the home page.
+
+Headline figures for the chosen period (?period=2025) and the exceptions list, each item
+linking to its detail page with the parameters ``sac.metrics.exceptions`` gives it.
+?instruction=<id> (the target of the instruction exceptions) shows that instruction.
+"""
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from sac.auth.permissions import allowed_units, can, can_open, restrict_frame
+from sac.metrics import exceptions as exc_metrics
+from sac.ui import auth, cache, lang, widgets
+from sac.ui.lang import tr
+from sac.views import rating as rating_views
+from sac.views import situation as views
+
+HERE = "pages/situation_room.py"
+ROOT = Path(__file__).resolve().parent.parent
+MAX_ITEMS = 25
+SEVERITY_ICONS = {3: ":material/error:", 2: ":material/warning:", 1: ":material/info:"}
+
+st.title(tr("situation.title"))
+st.caption(tr("situation.intro"))
+name_col = lang.name_col()
+today = dt.date.today()
+user = auth.current_user()
+units = allowed_units(user, cache.store()) if user is not None and user.role == "project_office" else None
+units_key = tuple(sorted(units)) if units is not None else None
+if units is not None:
+    st.info(tr("situation.scoped_note"), icon=":material/lock:")
+
+periods = cache.call(rating_views.periods_with_data)
+if not periods:
+    widgets.empty_state(tr("situation.what_data"))
+    st.stop()
+f1, _ = st.columns([1, 4])
+period = widgets.select(tr("situation.period"), periods, "period", container=f1)
+st.caption(tr("situation.as_of", date=lang.date(today)))
+
+
+def _page_available(page: str) -> bool:
+    return can_open(user, page) and (ROOT / page).exists()
+
+
+# -- one instruction, when an exception link asked for it ------------------------------------------------------
+instruction_id = st.query_params.get("instruction")
+if instruction_id:
+    detail = cache.call(views.instruction_detail, instruction_id, today)
+    if units is not None:
+        detail = restrict_frame(detail, user, "region_kato", store=cache.store())
+    with st.container(border=True):
+        st.subheader(tr("situation.instruction_title", id=instruction_id))
+        if detail.empty:
+            st.warning(tr("situation.instruction_missing", id=instruction_id))
+        else:
+            d = detail.iloc[0]
+            org = d.get(f"org_name_{lang.lang()}")
+            st.markdown(tr("situation.instruction_body", title=d["title"], issuer=d["issuer"] or "—",
+                           issue=lang.date(d["issue_date"]), due=lang.date(d["due_date"]),
+                           org=org if isinstance(org, str) else (d["responsible_org"] or "—"),
+                           official=d["official_name"] if isinstance(d["official_name"], str) else "—",
+                           status=tr(f"situation.status_{d['status']}")))
+            if bool(d["overdue"]):
+                st.error(tr("situation.instruction_overdue", days=lang.num(d["days_overdue"])),
+                         icon=":material/schedule:")
+        st.page_link(HERE, label=tr("situation.close_instruction"), icon=":material/arrow_back:",
+                     query_params={"period": period})
+
+# -- headline figures -------------------------------------------------------------------------------------------
+ach = cache.call(views.achievement, period)
+budget = cache.call(views.budget_execution, int(period[:4]), today, units_key)
+proj = cache.call(views.projects_summary, today, units_key)
+instr = cache.call(views.instructions_summary, today, units_key)
+if ach["methodology_version"] is not None:
+    widgets.methodology_badge(ach["methodology_version"])
+
+m1, m2, m3, m4 = st.columns(4)
+m1.metric(tr("situation.m_achieved"), lang.pct(ach["share"]), delta=tr("situation.m_red", n=ach["red"]),
+          delta_color="off", delta_arrow="off",
+          help=tr("situation.m_achieved_help", achieved=ach["achieved"], scored=ach["scored"], grey=ach["grey"]),
+          border=True)
+gap = budget["gap"]
+m2.metric(tr("situation.m_budget", year=period[:4]), lang.pct(budget["execution"]),
+          delta=None if pd.isna(gap) else tr("situation.m_budget_delta", gap=lang.num(gap, 1),
+                                               elapsed=lang.pct(budget["elapsed"])),
+          delta_color="normal", border=True,
+          help=tr("situation.m_budget_help", spent=lang.num(budget["spent"]), plan=lang.num(budget["annual_plan"])))
+m3.metric(tr("situation.m_projects"), tr("situation.m_projects_value", n=proj["off_track"], total=proj["running"]),
+          help=tr("situation.m_projects_help", amber=proj["at_risk"]), border=True)
+m4.metric(tr("situation.m_instructions"),
+          tr("situation.m_instructions_value", n=instr["overdue"], total=instr["on_control"]),
+          help=tr("situation.m_instructions_help", days=lang.num(instr["max_days_overdue"])), border=True)
+
+# -- rating leaders and laggards --------------------------------------------------------------------------------
+rating = cache.call(rating_views.rating_table, period)
+top, bottom = views.leaders_laggards(rating)
+l1, l2 = st.columns(2)
+for col, key, frame in ((l1, "situation.leaders", top), (l2, "situation.laggards", bottom)):
+    with col:
+        st.markdown(f"**{tr(key)}**")
+        if frame.empty:
+            st.caption(tr("situation.no_rating"))
+        else:
+            st.markdown("\n".join(
+                "- " + tr("situation.leader_item", rank=r["rank_label"], name=r[name_col],
+                          score=lang.num(r["score_rounded"], 1)) for _, r in frame.iterrows()))
+if _page_available("pages/rating.py"):
+    st.page_link("pages/rating.py", label=tr("situation.rating_link"), icon=":material/leaderboard:",
+                 query_params={"period": period})
+
+# -- exceptions -------------------------------------------------------------------------------------------------
+st.subheader(tr("situation.exceptions_title"))
+st.caption(tr("situation.exceptions_intro"))
+if not can(user, "view"):
+    st.info(tr("situation.exceptions_public"), icon=":material/lock:")
+    st.stop()
+
+exc = cache.call(exc_metrics.exceptions, period, today=today)
+unavailable = list(exc.attrs.get("unavailable", []))
+if units is not None:
+    exc = restrict_frame(exc, user, "region_kato", store=cache.store())
+if unavailable:
+    st.caption(tr("situation.exceptions_unavailable",
+                  kinds=", ".join(tr(f"situation.kind_{k}") for k in unavailable)))
+if exc.empty:
+    st.success(tr("situation.exceptions_none"), icon=":material/check_circle:")
+    st.stop()
+
+counts = views.exception_counts(exc)
+kinds = ["all"] + [k for k in exc_metrics.KINDS if k in set(counts["kind"])]
+c1, c2 = st.columns([1, 2])
+with c1:
+    show = widgets.select(tr("situation.kind_filter"), kinds, "show",
+                          format_func=lambda k: tr(f"situation.kind_{k}"))
+with c2:
+    ct = pd.DataFrame({
+        tr("situation.col_kind"): counts["kind"].map(lambda k: tr(f"situation.kind_{k}")),
+        tr("situation.col_high"): counts["high"], tr("situation.col_medium"): counts["medium"],
+        tr("situation.col_total"): counts["total"],
+    })
+    st.dataframe(ct, hide_index=True, key="situation_counts", width="stretch")
+
+items = exc if show == "all" else exc[exc["kind"] == show]
+code = lang.lang()
+region_names = rating.set_index(rating["unit_code"].astype(str))[name_col].to_dict()
+for r in items.head(MAX_ITEMS).itertuples(index=False):
+    with st.container(border=True):
+        a, b = st.columns([6, 1], vertical_alignment="center")
+        sev = int(r.severity)
+        a.markdown(f"{SEVERITY_ICONS[sev]} **{tr(f'situation.severity_{sev}')}** · {tr(f'situation.kind_{r.kind}')}  \n"
+                   f"**{getattr(r, f'title_{code}')}**  \n{getattr(r, f'reason_{code}')}")
+        if isinstance(r.page, str) and _page_available(r.page):
+            with b:
+                st.page_link(r.page, label=tr("situation.open"), icon=":material/arrow_forward:",
+                             query_params={k: str(v) for k, v in (r.params or {}).items()})
+if len(items) > MAX_ITEMS:
+    st.caption(tr("situation.exceptions_shown", shown=MAX_ITEMS, total=len(items)))
+
+full = pd.DataFrame({
+    tr("situation.severity"): items["severity"].map(lambda s: tr(f"situation.severity_{int(s)}")),
+    tr("situation.col_kind"): items["kind"].map(lambda k: tr(f"situation.kind_{k}")),
+    tr("situation.col_title"): items[f"title_{code}"],
+    tr("situation.col_reason"): items[f"reason_{code}"],
+    tr("situation.col_region"): items["region_kato"].map(lambda k: region_names.get(str(k), "—") if pd.notna(k)
+                                                         else "—"),
+})
+widgets.download_table(full, f"exceptions_{period}", key="situation_exc_dl", title=tr("situation.exceptions_title"))
