@@ -298,3 +298,13 @@ def test_more_progress_never_worsens_computed_status(pc, ac, days, seed):
                          today, CONFIG).iloc[0]
     if pd.notna(lo["status_computed"]) and pd.notna(hi["status_computed"]):
         assert order[hi["status_computed"]] <= order[lo["status_computed"]]
+
+
+def test_empty_store_gives_empty_frames_with_columns(tmp_path):
+    s = Store(tmp_path / "empty.duckdb")
+    df = load_projects(s, today=TODAY)
+    assert df.empty and {"SPI", "CPI", "status_computed", "program"} <= set(df.columns)
+    assert para64_ratios(df).empty and manager_conflicts(df).empty
+    rating = manager_rating(s, "2024", today=TODAY)
+    assert rating.empty and {"person_id", "rating", "rank_label", "methodology_version"} <= set(rating.columns)
+    s.close()

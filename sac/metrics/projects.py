@@ -303,7 +303,13 @@ def people_rating(projects: pd.DataFrame, contributions: pd.DataFrame, scores: p
     ``indicator_score``, ``n_items``, ``n_known``, ``coverage``, ``rated``, ``rating``,
     ``rank``, ``rank_label``; sorted by rank, the not rated last.
     """
+    comps = ["on_time", "within_budget", "stakeholder", "indicator_score"]
+    cols = ["person_id", "n_projects", *comps, "n_items", "n_known", "coverage", "rated", "rating", "rank",
+            "rank_label"]
     p = projects[projects[person_col].notna()]
+    if p.empty:
+        dtypes = {"person_id": "object", "rank_label": "object", "rated": "bool"}
+        return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "float64")) for c in cols})
     crit = pd.DataFrame({
         "person_id": p[person_col],
         "project_id": p["project_id"],
@@ -329,7 +335,6 @@ def people_rating(projects: pd.DataFrame, contributions: pd.DataFrame, scores: p
     out["n_items"] = out["n_items"] + cg["score"].size().reindex(out.index).fillna(0).astype(int)
     out["n_known"] = out["n_known"] + cg["score"].count().reindex(out.index).fillna(0).astype(int)
 
-    comps = ["on_time", "within_budget", "stakeholder", "indicator_score"]
     out["coverage"] = out["n_known"] / out["n_items"]
     out["rated"] = out["coverage"] >= coverage_min
     out["rating"] = out[comps].mean(axis=1).where(out["rated"])
@@ -339,8 +344,6 @@ def people_rating(projects: pd.DataFrame, contributions: pd.DataFrame, scores: p
     label = out["rank"].map(lambda r: "" if pd.isna(r) else str(int(r)))
     out["rank_label"] = label.where(~tied, "=" + label).where(out["rated"], pd.NA)
     out = out.reset_index().rename(columns={"index": "person_id"})
-    cols = ["person_id", "n_projects", *comps, "n_items", "n_known", "coverage", "rated", "rating", "rank",
-            "rank_label"]
     return out[cols].sort_values(["rank", "person_id"], na_position="last").reset_index(drop=True)
 
 
