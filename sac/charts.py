@@ -291,7 +291,7 @@ def tile_map(df: pd.DataFrame, value_col: str, label_col: str | None = None, hov
         x=empty["col"], y=np.full(len(empty), 0.92), base=-empty["row"] - 0.46,
         customdata=np.column_stack([empty["_kato"], empty["_label"], empty["_value"],
                                     hover(empty, empty["_label"].astype(str))]) if len(empty) else None,
-        texttemplate=f"<b>%{{customdata[1]}}</b><br>{RAG_ICONS['grey']} {no_data_text}",
+        texttemplate=f"<b>%{{customdata[1]}}</b><br><span style='font-size:10px'>{RAG_ICONS['grey']} {no_data_text}</span>",
         hovertemplate=f"%{{customdata[3]}}: {no_data_text}<extra></extra>",
         textfont=dict(color=_INK, size=12),
         marker=dict(color=_NO_DATA_FILL, line=dict(color=NO_DATA_COLOUR, width=1),
