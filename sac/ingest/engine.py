@@ -427,7 +427,7 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
         cols = [c for c in spec.one_of if c in found]
         check("missing_value", cols[0], " AND ".join(f"{_q(c + '__raw')} IS NULL" for c in cols))
     if fallback:
-        check("missing_value", fallback[0], f"{_q(fallback[0])} IS NULL")
+        check("missing_value", fallback[0], f"{_q(fallback[0])} IS NULL", value="NULL")
     if spec.kind == "indicator_values":
         check("period_mismatch", "period",
               f"period IS NOT NULL AND indicator_id IN (SELECT indicator_id FROM indicators) AND "
@@ -615,8 +615,9 @@ def rollback(store, batch_id: int, user: str = "anonymous") -> dict:
         later = blocking_batches(cur, batch_id)
         if later:
             names = ", ".join(str(b) for b in later)
-            raise RollbackRefused(f"batch {batch_id} cannot be rolled back: later batch {names} changed the same rows "
-                                  f"and is still committed; roll back {names} first")
+            word = "batch" if len(later) == 1 else "batches"
+            raise RollbackRefused(f"batch {batch_id} cannot be rolled back: later {word} {names} changed the same rows "
+                                  f"and {'is' if len(later) == 1 else 'are'} still committed; roll back {names} first")
         spec = KINDS[kind]
         hist, table = f"hist_{spec.table}", spec.table
         on = " AND ".join(f"t.{_q(k)} = h.{_q(k)}" for k in spec.key)
