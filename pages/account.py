@@ -20,7 +20,8 @@ c1.markdown(f"**{tr('auth.display_name')}:** {user.display_name}")
 c1.markdown(f"**{tr('auth.username')}:** `{user.username}`")
 c2.markdown(f"**{tr('auth.role')}:** {auth.role_label(user.role)}")
 c2.markdown(f"**{tr('auth.units')}:** {', '.join(sorted(user.units)) if user.units else tr('auth.units_all')}")
-st.caption(tr("auth.source_" + user.source))
+SOURCE_KEYS = {"builtin": "auth.source_builtin", "oidc": "auth.source_oidc"}
+st.caption(tr(SOURCE_KEYS.get(user.source, "auth.source_builtin")))
 
 auth.language_picker(user)
 
