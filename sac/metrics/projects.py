@@ -296,7 +296,7 @@ def people_rating(projects: pd.DataFrame, contributions: pd.DataFrame, scores: p
     Coverage (the 0.8 rule of section 3.4): the person's scoring items are three per
     project (the yes/no criteria) plus one per contributed indicator cell;
     ``coverage = items with data / items``. Below ``coverage_min`` the person is not
-    rated (``rated`` False, rating and rank NaN). Ties as section 3.5: rating rounded to
+    rated (``rated`` False, rating NaN, rank NA, rank_label None). Ties as section 3.5: rating rounded to
     ``tie_decimals``, competition ranking (1, 2, 2, 4), ``rank_label`` '=2' for ties.
 
     Columns: ``person_id``, ``n_projects``, ``on_time``, ``within_budget``, ``stakeholder``,
@@ -308,7 +308,7 @@ def people_rating(projects: pd.DataFrame, contributions: pd.DataFrame, scores: p
             "rank_label"]
     p = projects[projects[person_col].notna()]
     if p.empty:
-        dtypes = {"person_id": "object", "rank_label": "object", "rated": "bool"}
+        dtypes = {"person_id": "object", "rank_label": "object", "rated": "bool", "rank": "Int64"}
         return pd.DataFrame({c: pd.Series(dtype=dtypes.get(c, "float64")) for c in cols})
     crit = pd.DataFrame({
         "person_id": p[person_col],
@@ -342,7 +342,8 @@ def people_rating(projects: pd.DataFrame, contributions: pd.DataFrame, scores: p
     out["rank"] = rounded.rank(method="min", ascending=False)
     tied = rounded.duplicated(keep=False) & rounded.notna()
     label = out["rank"].map(lambda r: "" if pd.isna(r) else str(int(r)))
-    out["rank_label"] = label.where(~tied, "=" + label).where(out["rated"], pd.NA)
+    out["rank_label"] = label.where(~tied, "=" + label).where(out["rated"], None).astype(object)
+    out["rank"] = out["rank"].astype("Int64")  # as sac.metrics.ratings: Int64, NA when not rated
     out = out.reset_index().rename(columns={"index": "person_id"})
     return out[cols].sort_values(["rank", "person_id"], na_position="last").reset_index(drop=True)
 
