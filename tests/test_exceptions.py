@@ -38,6 +38,14 @@ def store(tmp_path):
             VALUES ('I1','Open the clinic',NULL,'75','2024-01-10','2024-05-01','on_control',FALSE),
                    ('I2','Fix heating',NULL,'71','2024-06-01','2024-06-20','on_control',TRUE),
                    ('I3','Report',NULL,'75','2024-06-01','2024-09-01','on_control',FALSE)""")
+        cur.execute("""INSERT INTO budget_programs (program_code, name_en, name_ru, name_kk)
+            VALUES ('068', 'Employment', 'Занятость', 'Жұмыспен қамту')""")
+        # 70 % of the year's spending in Q4 in Turkistan (75); an even year in 71
+        cur.execute("""INSERT INTO budget_lines (program_code, unit_code, period, plan, spent) VALUES
+            ('068','75','2024-Q1',25,10), ('068','75','2024-Q2',25,10), ('068','75','2024-Q3',25,10),
+            ('068','75','2024-Q4',25,70),
+            ('068','71','2024-Q1',25,25), ('068','71','2024-Q2',25,25), ('068','71','2024-Q3',25,25),
+            ('068','71','2024-Q4',25,25)""")
     yield s
     s.close()
 
@@ -54,6 +62,7 @@ def test_exceptions_list_what_needs_help_sorted_by_severity(store):
         ("red_indicator", "UNEMP", 2),
         ("project_off_track", "OK", 2),        # self-reported red
         ("instruction_overdue", "I2", 2),      # 11 days overdue
+        ("spending_spike", "068", 2),
         ("projects_insufficient", "UNEMP", 2),  # required 5.6 - 4.7 = 0.9, planned 0.3
     ]
     assert set(out["kind"]) <= set(KINDS)
@@ -65,6 +74,10 @@ def test_exceptions_list_what_needs_help_sorted_by_severity(store):
     assert out.loc[out["kind"] == "instruction_overdue", "reason_en"].iloc[0].startswith("Due 01.05.2024, 61 days")
     ins = out[out["kind"] == "projects_insufficient"].iloc[0]
     assert "shortfall 0.60" in ins["reason_en"] and ins["magnitude"] == pytest.approx(100 * 0.6 / 0.9)
+    spike = out[out["kind"] == "spending_spike"].iloc[0]
+    assert spike["reason_en"] == "70.0% of the year's spending in Q4 (threshold 40%)"
+    assert spike["title_en"].startswith("Year-end spending spike: program 068 Employment")
+    assert spike["params"] == {"program": "068", "region": "75", "year": "2024"}
     assert (out["methodology_version"] == 1).all()
 
 

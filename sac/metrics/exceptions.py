@@ -22,7 +22,7 @@ import pandas as pd
 
 from sac.i18n import fmt_date, fmt_number
 from sac.methodology import current
-from sac.metrics import goalmap, instructions, projects
+from sac.metrics import budget, goalmap, instructions, projects
 from sac.metrics.plan_fact import plan_fact
 
 KINDS = ("red_indicator", "project_off_track", "instruction_overdue", "escalated", "spending_spike",
@@ -168,37 +168,39 @@ def _instructions(store, today, region) -> tuple[pd.DataFrame, pd.DataFrame]:
     return a, b
 
 
-def _spending_spikes(store, period, region, m) -> pd.DataFrame | None:
-    """Year-end spikes from ``sac.metrics.budget`` (metrics-core). None when that module or
-    its ``year_end_spike(store, year)`` is not available, so the caller can say so.
-
-    Contract expected: rows with ``program_code``, ``unit_code``, ``year``, ``q4_share``
-    (0-1) and ``spike`` (bool).
-    """
-    try:
-        from sac.metrics import budget
-        spike_fn = budget.year_end_spike
-    except (ImportError, AttributeError):
-        return None
-    year = int(store.scalar("SELECT year FROM periods WHERE code = ?", [str(period)]))
-    sp = spike_fn(store, year)
-    sp = sp[sp["spike"].astype(bool)]
-    if region is not None:
-        sp = sp[sp["unit_code"] == region]
+def _spending_spikes(store, period, region, m, names) -> pd.DataFrame:
+    """Year-end spikes of the period's year from ``sac.metrics.budget.year_end_spike`` (seed 000),
+    one row per budget program and unit flagged above ``budget.spike_share``."""
+    year = store.scalar("SELECT year FROM periods WHERE code = ?", [str(period)])
+    if year is None:
+        return pd.DataFrame()
+    lines = budget.load_lines(store, unit_codes=[region] if region else None, year=int(year))
+    if lines.empty:
+        return pd.DataFrame()
+    sp = budget.year_end_spike(lines, m)
+    sp = sp[sp["flagged"].astype(bool)]
     if sp.empty:
         return pd.DataFrame()
-    thr = 100 * float(m.config["budget"]["spike_share"])
+    prog = lines.drop_duplicates("program_code").set_index("program_code")
     base = pd.DataFrame({
         "severity": 2,
-        "region_kato": sp["unit_code"].to_numpy(),
+        "region_kato": sp["unit_code"].where(sp["unit_code"].isin(names["en"])).to_numpy(),
         "subject_id": sp["program_code"].to_numpy(),
-        "magnitude": (100 * sp["q4_share"]).to_numpy(),
+        "magnitude": (100 * sp["spike_share"]).to_numpy(),
         "page": "pages/budget.py",
-        "params": [{"program": p, "region": u, "year": str(year)}
-                   for p, u in zip(sp["program_code"], sp["unit_code"], strict=True)],
+        "params": [{"program": p, "region": u, "year": str(int(y))}
+                   for p, u, y in zip(sp["program_code"], sp["unit_code"], sp["year"], strict=True)],
     })
-    fields = [{lang: {"name": r["program_code"], "share": _n(100 * r["q4_share"], lang),
-                      "thr": _n(thr, lang, 0)} for lang in ("en", "ru", "kk")} for r in sp.to_dict("records")]
+    fields = []
+    for r in sp.to_dict("records"):
+        per_lang = {}
+        for lang in ("en", "ru", "kk"):
+            pname = prog[f"program_name_{lang}"].get(r["program_code"]) if r["program_code"] in prog.index else None
+            label = f"{r['program_code']} {pname}" if isinstance(pname, str) and pname else r["program_code"]
+            unit = names[lang].get(r["unit_code"], r["unit_code"])
+            per_lang[lang] = {"name": f"{label} — {unit}", "share": _n(100 * r["spike_share"], lang),
+                              "thr": _n(100 * r["threshold"], lang, 0)}
+        fields.append(per_lang)
     return _frame("spending_spike", base, fields)
 
 
@@ -234,17 +236,13 @@ def exceptions(store, period: str, *, today=None, region: str | None = None) -> 
     (the sort key within a severity: 100 - S, slip days, days overdue, Q4 share %,
     shortfall % of required), ``page`` and ``params`` (the link: page path and its query
     parameters), ``methodology_version``. Sorted by severity, kind, magnitude.
-
-    ``out.attrs['unavailable']`` lists kinds that could not be computed (the budget
-    module not yet present), so the page can say so instead of implying "none".
     """
     m = current(store)
     today = today if today is not None else _dt.date.today()
     names = _region_names(store)
     a, b = _instructions(store, today, region)
-    spikes = _spending_spikes(store, period, region, m)
     parts = [_red_indicators(store, period, region, m, names), _projects_off_track(store, today, region), a, b,
-             spikes if spikes is not None else pd.DataFrame(), _insufficient(store, period, region, names)]
+             _spending_spikes(store, period, region, m, names), _insufficient(store, period, region, names)]
     parts = [p for p in parts if not p.empty]
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[c for c in COLUMNS if c != "reason"])
     out["reason"] = out["reason_en"]
@@ -256,5 +254,4 @@ def exceptions(store, period: str, *, today=None, region: str | None = None) -> 
     out = out.sort_values(["severity", "_k", "magnitude", "subject_id"], ascending=[False, True, False, True],
                           na_position="last")
     out = out[COLUMNS].reset_index(drop=True)
-    out.attrs["unavailable"] = [] if spikes is not None else ["spending_spike"]
     return out
