@@ -164,3 +164,7 @@ def test_oidc_sign_in_maps_claims_to_roles_end_to_end(provider, tmp_path):
     assert [json.loads(d)["role"] for d in log["details"]] == ["admin", "project_office"]
     assert users.loc["berik@almaty.gov.kz", ["role", "source", "units"]].tolist() == ["project_office", "oidc", "75"]
     assert "stranger@example.com" not in users.index
+    with Store(db) as s:
+        refused = s.df("SELECT actor, target, details FROM audit_log WHERE action = 'sign_in_failed'")
+    assert refused[["actor", "target"]].to_dict("records") == [{"actor": "anonymous", "target": "stranger@example.com"}]
+    assert json.loads(refused["details"].iloc[0])["reason"] == "oidc_refused"

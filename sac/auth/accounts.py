@@ -420,6 +420,13 @@ def sign_in_oidc(store, user: User, *, now: dt.datetime | None = None) -> User:
                 language=stored.language if stored else "en", source="oidc")
 
 
+def record_oidc_refused(store, username: str | None, reason: str) -> None:
+    """Audit an identity the provider vouched for but the SAC refused (no mapped role, no units)."""
+    with store.write() as cur:
+        audit.record(cur, "anonymous", "sign_in_failed", normalise_username(username or "") or None,
+                     {"reason": "oidc_refused", "source": "oidc", "message": reason})
+
+
 # -- start-up ------------------------------------------------------------------
 def ensure_first_admin(store, env: dict | None = None, log=None) -> str | None:
     """When there are no accounts, create ``admin``: password from ``SAC_ADMIN_PASSWORD``, or a

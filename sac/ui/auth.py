@@ -21,7 +21,7 @@ import logging
 
 import streamlit as st
 
-from sac.auth import PUBLIC_USER, User
+from sac.auth import PUBLIC_USER, PermissionDenied, User
 from sac.auth import accounts as acc
 from sac.auth.oidc import OidcMapping, user_from_claims
 from sac.auth.permissions import public_views_enabled
@@ -83,7 +83,11 @@ def current_user() -> User | None:
         try:
             mapped = user_from_claims(claims, _mapping())
             user = acc.sign_in_oidc(cache.store(), mapped)
-        except Exception as e:  # PermissionDenied, SignInFailed (disabled)
+        except PermissionDenied as e:   # the claims map to no role (sign_in_oidc was not reached)
+            acc.record_oidc_refused(cache.store(), e.username or claims.get("sub"), str(e))
+            st.session_state["_sac_oidc_refused"] = str(e)
+            _LOG.warning("OIDC sign-in refused: %s", e)
+        except acc.SignInFailed as e:   # disabled by an admin (audited by sign_in_oidc)
             st.session_state["_sac_oidc_refused"] = str(e)
             _LOG.warning("OIDC sign-in refused: %s", e)
         else:
