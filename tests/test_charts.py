@@ -415,3 +415,12 @@ def test_nullable_dtypes_from_duckdb_keep_missing_as_missing():
     assert list(spike.data[0].y) == ["068"] and len(spike.data[1].y) == 0   # unknown flag is not a spike
     for fig in (hist, tl, spike):
         assert '"NaN"' not in fig.to_json()
+
+
+def test_tile_map_hover_uses_hover_col_or_label_and_value():
+    df = pd.DataFrame({"kato": ["71", "75"], "score": [80.0, 40.0], "tip": ["Astana: 80 (rank 1)", None]})
+    fig = C.tile_map(df, "score", hover_col="tip")
+    hover = {cd[0]: cd[3] for cd in fig.data[0].customdata}
+    assert hover == {"71": "Astana: 80 (rank 1)", "75": "Almaty"}        # a missing tip falls back to the label
+    plain = C.tile_map(df, "score")
+    assert set(plain.data[0].hovertemplate) == {"%{customdata[3]}: %{customdata[2]:.1f}<extra></extra>"}
