@@ -62,7 +62,7 @@ def _matrix(cells: pd.DataFrame, column: str) -> tuple[np.ndarray, np.ndarray, n
     if (u_codes < 0).any() or (i_codes < 0).any():
         raise ValueError("unit_code and indicator_id must not be missing")
     flat = u_codes.astype(np.int64) * len(inds) + i_codes
-    if len(np.unique(flat)) != len(flat):
+    if len(flat) and np.bincount(flat, minlength=len(units) * len(inds)).max() > 1:
         raise ValueError("more than one cell per (unit, indicator): choose one period per indicator first")
     values = np.full((len(units), len(inds)), np.nan)
     values[u_codes, i_codes] = pd.to_numeric(cells[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
