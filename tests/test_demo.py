@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 
 from sac.cli import EXIT_OK, EXIT_USAGE, main
-from sac.demo import OUTLIERS, TODAY, build_demo
+from sac.demo import OUTLIERS, TODAY, build_demo, generate
 from sac.demo import catalogue as C
 from sac.store import Store
 
@@ -256,7 +256,7 @@ def test_build_refuses_a_store_with_data(demo):
 
 def test_cli_refuses_to_overwrite_without_force(tmp_path, capsys):
     db = tmp_path / "cli.duckdb"
-    assert main(["demo", "--db", str(db)]) == EXIT_OK
+    Store(db).close()      # an existing (empty) database is not overwritten without --force
     assert main(["demo", "--db", str(db)]) == EXIT_USAGE
     assert "--force" in capsys.readouterr().err
     assert main(["demo", "--db", str(db), "--force"]) == EXIT_OK
@@ -265,8 +265,9 @@ def test_cli_refuses_to_overwrite_without_force(tmp_path, capsys):
         assert s.scalar("SELECT count(*) FROM upload_batches") == 11
 
 
-def test_today_moves_the_reporting_cut(tmp_path):
-    with Store(tmp_path / "early.duckdb") as s:
-        build_demo(s, today=dt.date(2026, 5, 20))
-        last = s.scalar("SELECT max(period) FROM indicator_values WHERE period LIKE '2026-Q%' AND fact IS NOT NULL")
-    assert last == "2026-Q1"
+def test_today_moves_the_reporting_cut(demo):
+    store, _ = demo
+    regions = store.df("SELECT kato, iso, kind, name_en, name_ru, name_kk FROM regions")
+    values = generate(regions, dt.date(2026, 5, 20))["indicator_values"]
+    reported = values.loc[values["fact"].notna() & values["period"].str.startswith("2026"), "period"]
+    assert set(reported) == {"2026-Q1", "2026-01", "2026-02", "2026-03"}  # April is out 20 days after

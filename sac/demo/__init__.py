@@ -58,16 +58,14 @@ def _round(x: np.ndarray) -> np.ndarray:
     return np.where(a >= 1000, np.round(x, 0), np.where(a >= 10, np.round(x, 1), np.round(x, 2)))
 
 
-def _period_end(kind: str, year: int, sub: int | None) -> dt.date:
-    if kind == "year":
-        return dt.date(year, 12, 31)
-    month = 3 * sub if kind == "quarter" else sub
-    nxt = dt.date(year + (month == 12), month % 12 + 1, 1)
-    return nxt - dt.timedelta(days=1)
-
-
-def _reported(kind: str, year: int, sub: int | None, today: dt.date) -> bool:
-    return _period_end(kind, year, sub) + dt.timedelta(days=LAG_DAYS[kind]) < today
+def _reported(kind: pd.Series, year: pd.Series, sub: pd.Series, today: dt.date) -> np.ndarray:
+    """Whether each period's data is out by ``today``: it ended LAG_DAYS[kind] days before."""
+    sub = pd.to_numeric(sub, errors="coerce").fillna(12).to_numpy()
+    month = np.where(kind == "year", 12, np.where(kind == "quarter", 3 * sub, sub)).astype(int)
+    first = pd.to_datetime(pd.DataFrame({"year": np.asarray(year, dtype=int), "month": month, "day": 1}))
+    end = first + pd.offsets.MonthEnd(0)
+    lag = pd.to_timedelta(kind.map(LAG_DAYS).to_numpy(dtype=float), unit="D")
+    return ((end + lag) < pd.Timestamp(today)).to_numpy()
 
 
 def _days(x) -> pd.TimedeltaIndex:
@@ -270,8 +268,7 @@ def _values(katos: list[str], today: dt.date, rng: np.random.Generator) -> pd.Da
                      v["year"].astype(str) + "-" + v["sub"].astype(str).str.zfill(2)))
         v["source_document"] = d["doc"] or ""
         # facts exist only for periods already reported
-        ok = np.array([_reported(k, y, None if pd.isna(s) else int(s), today)
-                       for k, y, s in zip(v["kind"], v["year"], v["sub"], strict=True)])
+        ok = _reported(v["kind"], v["year"], v["sub"], today)
         v.loc[~ok, "fact"] = np.nan
         if d.get("integer"):
             v["plan"] = np.round(v["plan"])
@@ -356,9 +353,10 @@ def _budget(katos: list[str], today: dt.date, rng: np.random.Generator):
                 "allocated": allocated.ravel(), "spent": spent.ravel(),
             })
             df["period"] = f"{y}-" + df["month"].astype(str).str.zfill(2)
-            done = np.array([_reported("month", y, int(m), today) or (y < today.year) for m in df["month"]])
-            done = np.array([_period_end("month", y, int(m)) < today for m in df["month"]]) & done
-            df.loc[~done, ["allocated", "spent"]] = np.nan
+            # execution is known for months that have ended
+            done = pd.Series(_reported(pd.Series("month", index=df.index), pd.Series(y, index=df.index),
+                                       df["month"], today + dt.timedelta(days=LAG_DAYS["month"])))
+            df.loc[~done.to_numpy(), ["allocated", "spent"]] = np.nan
             frames.append(df)
     lines = pd.concat(frames, ignore_index=True)
     for c in ("plan", "revised", "allocated", "spent"):
@@ -603,6 +601,8 @@ def build_demo(store, *, today: dt.date = TODAY) -> dict[str, int]:
     file_name 'demo', sha256 of the table's CSV), stamped ``today`` from 08:00 so two builds are
     identical; tables with a ``batch_id`` column point at theirs. Also sets ``regions.population``.
     """
+    if store.scalar("SELECT (SELECT count(*) FROM indicators) + (SELECT count(*) FROM organisations)"):
+        raise DemoNotEmpty(f"{store.path} already holds data; the demo fills only an empty database")
     regions = store.df("SELECT kato, iso, kind, name_en, name_ru, name_kk FROM regions ORDER BY kato")
     frames = generate(regions, today)
     stamp = dt.datetime.combine(today, dt.time(8, 0))
