@@ -310,3 +310,15 @@ def test_rank_history(store):
     h = rank_history(store, ["2023", "2024"])
     got = h.set_index(["period", "unit_code"])["rank"].to_dict()
     assert got[("2023", "75")] == 1 and got[("2024", "75")] == 3 and got[("2024", "79")] == 1
+
+
+def test_demo_rating_of_the_20_regions(demo_store):
+    r = rate_units(demo_store)
+    assert len(r) == 20 and r["name_en"].notna().all()
+    rated = r[r["rated"]]
+    assert (rated["coverage"] >= 0.8).all() and (r.loc[~r["rated"], "coverage"] < 0.8).all()
+    assert ((rated["rank_p05"] <= rated["rank"]) & (rated["rank"] <= rated["rank_p95"])).all()
+    assert rated["rank"].min() == 1 and (r["methodology_version"] == 1).all()
+    # ranks follow the rounded scores
+    assert rated.sort_values("rank")["score_rounded"].is_monotonic_decreasing
+    assert r["movement"].notna().any()
