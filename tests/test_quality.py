@@ -157,3 +157,40 @@ def test_reporting_completeness_and_timeliness(store):
     assert reporting(store, period="2022").set_index("unit_code").loc["75", "timeliness"] == 0.0
     # with a longer grace the same upload counts as on time
     assert reporting(store, period="2022", grace_days=500).iloc[0]["timeliness"] == 1.0
+
+
+def _facts_store(tmp_path, facts: dict[str, float]) -> Store:
+    s = Store(tmp_path / "o.duckdb")
+    with s.write() as cur:
+        cur.execute("INSERT INTO indicators (indicator_id, name_en, name_ru, name_kk, direction, periodicity) "
+                    "VALUES ('CPI','Inflation','Инфляция','Инфляция','down','month')")
+        cur.executemany("INSERT INTO indicator_values (indicator_id, unit_code, period, fact) VALUES ('CPI','75',?,?)",
+                        [[p, f] for p, f in facts.items()])
+    return s
+
+
+def test_lasting_change_of_level_is_history_but_a_one_month_slip_stands_out(tmp_path):
+    months = [f"{y}-{m:02d}" for y in (2021, 2022, 2023) for m in range(1, 13)]
+    level = {p: (8.0 if p < "2022-01" else 18.0 if p < "2023-01" else 9.0) + 0.1 * (i % 3)
+             for i, p in enumerate(months)}
+    level["2023-06"] = 90.0                      # a misplaced decimal point
+    s = _facts_store(tmp_path, level)
+    out = upload_outliers(s)
+    assert out["period"].tolist() == ["2023-06"]
+    assert out["median"].iloc[0] == pytest.approx(9.1) and out["n_history"].iloc[0] == 13
+    s.close()
+
+
+def test_materiality_floor(tmp_path):
+    # near-identical values: MAD 0.01, so 3.69 scores |z| > 3.5 although it is 3 % off the median
+    s = _facts_store(tmp_path, {"2024-01": 3.80, "2024-02": 3.81, "2024-03": 3.80, "2024-04": 3.82,
+                                "2024-05": 3.69, "2024-06": 3.81})
+    assert upload_outliers(s).empty
+    bare = upload_outliers(s, min_rel_dev=0)
+    assert bare["period"].tolist() == ["2024-05"] and abs(bare["z"].iloc[0]) > 3.5
+    s.close()
+
+
+def test_flat_plan_is_not_wrong_way_despite_rounding_noise():
+    out = wrong_way(_plans("up", {2022: 96.3, 2023: 96.3, 2024: 96.3, 2025: 96.3, 2026: 96.3})).iloc[0]
+    assert out["slope"] == 0.0 and not out["wrong_way"]

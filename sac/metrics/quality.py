@@ -6,7 +6,8 @@
   subsistence minimum planned to go from 4.0 up to 8.0 in the 2017-2021 plan).
 - One indicator, several targets (seed 001 Table 9: active SME growth planned at 3% a
   year by the MNE Strategic Plan and 9-10% by the "Enbek" Program for the same years).
-- Upload outliers: modified z-score (Iglewicz and Hoaglin) against the unit's own history.
+- Upload outliers: modified z-score (Iglewicz and Hoaglin) against the unit's own history
+  (neighbouring periods), with a 10 % materiality floor.
 - Reporting completeness and timeliness per region and period (as DHIS2 reports them).
 """
 
@@ -95,19 +96,22 @@ def wrong_way(plans: pd.DataFrame) -> pd.DataFrame:
     d["step"] = g["plan"].diff()
     d["wrong_step"] = (d["sign"] * d["step"]) < 0
     d["abs_wrong"] = d["step"].abs().where(d["wrong_step"])
-    # least squares via sums: slope = (n*Sxy - Sx*Sy) / (n*Sxx - Sx^2)
-    d["xy"] = d["year"] * d["plan"]
-    d["xx"] = d["year"] ** 2
+    # least squares on centred values (no cancellation): slope = S(dx*dy) / S(dx^2)
+    dx = d["year"] - g["year"].transform("mean")
+    dy = d["plan"] - g["plan"].transform("mean")
+    d["dxy"] = dx * dy
+    d["dxx"] = dx * dx
+    d["absplan"] = d["plan"].abs()
     agg = g.agg(direction=("direction", "first"), sign=("sign", "first"), n_years=("year", "count"),
                 first_year=("year", "first"), last_year=("year", "last"),
                 first_plan=("plan", "first"), last_plan=("plan", "last"),
-                sx=("year", "sum"), sy=("plan", "sum"), sxy=("xy", "sum"), sxx=("xx", "sum"),
+                sxy=("dxy", "sum"), sxx=("dxx", "sum"), scale=("absplan", "max"),
                 n_wrong_steps=("wrong_step", "sum"))
     idx = d["abs_wrong"].dropna().index
     worst = d.loc[idx].sort_values("abs_wrong").groupby(keys)["step"].last()
-    n = agg["n_years"]
-    den = n * agg["sxx"] - agg["sx"] ** 2
-    agg["slope"] = ((n * agg["sxy"] - agg["sx"] * agg["sy"]) / den.where(den > 0)).astype("float64")
+    slope = (agg["sxy"] / agg["sxx"].where(agg["sxx"] > 0)).astype("float64")
+    # a flat plan is flat: rounding noise below 1e-9 of the plan's size is no slope
+    agg["slope"] = slope.where(slope.abs() > 1e-9 * (agg["scale"] + 1.0), 0.0).where(slope.notna())
     agg["worst_step"] = worst.reindex(agg.index).astype("float64")
     agg["wrong_way"] = (agg["sign"] * agg["slope"]) < 0
     agg = agg[agg["n_years"] >= 2].reset_index()
@@ -176,24 +180,37 @@ def several_targets_in_store(store) -> pd.DataFrame:
 # Upload outliers: modified z-score
 # ---------------------------------------------------------------------------
 
+# Neighbours: each fact's history is the same indicator and unit's facts of the same period
+# kind within +-WINDOW positions of it (itself included), so a lasting change of level
+# (inflation through 2022) is history, not an outlier, while a one-period slip stands out.
+WINDOW = {"year": 3, "quarter": 4, "month": 6}
+
 _OUTLIER_SQL = """
 WITH f AS (
-    SELECT v.indicator_id, v.unit_code, v.period, v.source_document, v.fact, v.batch_id, p.kind AS period_kind
+    SELECT v.indicator_id, v.unit_code, v.period, v.source_document, v.fact, v.batch_id, p.kind AS period_kind,
+           row_number() OVER (PARTITION BY v.indicator_id, v.unit_code, p.kind
+                              ORDER BY p.start_date, v.source_document) AS rn
     FROM indicator_values v JOIN periods p ON p.code = v.period
     WHERE v.fact IS NOT NULL
 ),
+nb AS (
+    SELECT a.indicator_id, a.unit_code, a.period_kind, a.rn, b.fact AS nfact
+    FROM f a JOIN f b
+      ON a.indicator_id = b.indicator_id AND a.unit_code = b.unit_code AND a.period_kind = b.period_kind
+     AND abs(a.rn - b.rn) <= CASE a.period_kind WHEN 'year' THEN ? WHEN 'quarter' THEN ? ELSE ? END
+),
 med AS (
-    SELECT indicator_id, unit_code, period_kind, median(fact) AS median, count(*) AS n_history
-    FROM f GROUP BY ALL
+    SELECT indicator_id, unit_code, period_kind, rn, median(nfact) AS median, count(*) AS n_history
+    FROM nb GROUP BY ALL
 ),
 dev AS (
-    SELECT f.indicator_id, f.unit_code, f.period_kind,
-           median(abs(f.fact - m.median)) AS mad, avg(abs(f.fact - m.median)) AS meanad
-    FROM f JOIN med m USING (indicator_id, unit_code, period_kind) GROUP BY ALL
+    SELECT nb.indicator_id, nb.unit_code, nb.period_kind, nb.rn,
+           median(abs(nb.nfact - m.median)) AS mad, avg(abs(nb.nfact - m.median)) AS meanad
+    FROM nb JOIN med m USING (indicator_id, unit_code, period_kind, rn) GROUP BY ALL
 )
-SELECT f.*, m.median, m.n_history, d.mad, d.meanad
-FROM f JOIN med m USING (indicator_id, unit_code, period_kind)
-       JOIN dev d USING (indicator_id, unit_code, period_kind)
+SELECT f.* EXCLUDE (rn), m.median, m.n_history, d.mad, d.meanad
+FROM f JOIN med m USING (indicator_id, unit_code, period_kind, rn)
+       JOIN dev d USING (indicator_id, unit_code, period_kind, rn)
 """
 
 
@@ -214,26 +231,40 @@ def modified_z(df: pd.DataFrame) -> pd.Series:
 
 
 def upload_outliers(store, *, batch_id: int | None = None, min_history: int = 4,
-                    threshold: float | None = None) -> pd.DataFrame:
-    """Facts whose modified z-score against the same indicator and unit's own history exceeds
-    the threshold (config ``quality.outlier_z``, 3.5): flagged for confirmation, never dropped.
+                    threshold: float | None = None, min_rel_dev: float = 0.10) -> pd.DataFrame:
+    """Facts that stand out from the same indicator and unit's own history: flagged for
+    confirmation, never dropped (section 8).
 
-    History: every fact of that indicator and unit, over all periods of the same kind
-    (years with years, months with months) and all source documents, the fact itself
-    included. With fewer than ``min_history`` facts the z-score is NaN (not enough history).
+    - History: the facts of that indicator and unit, same period kind, within
+      :data:`WINDOW` positions either side (3 years, 4 quarters or 6 months), all source
+      documents, the fact itself included; fewer than ``min_history`` facts -> z is NaN.
+    - ``z``: :func:`modified_z` against that history's median and MAD.
+    - Flagged when ``|z|`` exceeds the threshold (config ``quality.outlier_z``, 3.5) and the
+      fact differs from the median by more than ``min_rel_dev`` (10 %) of it. The second
+      test is a materiality floor: the check is for upload slips (a misplaced digit,
+      thousands for units, a share for a percent), which move a value far more than 10 %;
+      series of near-identical values otherwise have a MAD so small that ordinary noise
+      scores above 3.5. ``min_rel_dev=0`` gives the bare z rule.
+
     ``batch_id`` keeps the facts last written by that upload.
     Columns: ``indicator_id``, ``unit_code``, ``period``, ``source_document``, ``fact``,
-    ``batch_id``, ``period_kind``, ``median``, ``mad``, ``meanad``, ``n_history``, ``z``,
-    ``outlier`` (bool), ``methodology_version``; only outliers are returned, largest |z| first.
+    ``batch_id``, ``period_kind``, ``median``, ``n_history``, ``mad``, ``meanad``, ``z``,
+    ``rel_dev`` (|fact - median| / |median|), ``outlier`` (bool), ``threshold``,
+    ``methodology_version``; only outliers are returned, largest |z| first.
     """
     m = current(store)
     limit = float(threshold if threshold is not None else m.config["quality"]["outlier_z"])
-    df = store.df(_OUTLIER_SQL)
+    df = store.df(_OUTLIER_SQL, [WINDOW["year"], WINDOW["quarter"], WINDOW["month"]])
     if batch_id is not None:
         df = df[df["batch_id"] == batch_id]
     df["z"] = modified_z(df).where(df["n_history"] >= min_history)
-    df["outlier"] = df["z"].abs() > limit
+    dev = (df["fact"] - df["median"]).abs()
+    med = df["median"].abs()
+    df["rel_dev"] = dev / med.where(med > 0)
+    material = (dev > min_rel_dev * med) | (med == 0)
+    df["outlier"] = (df["z"].abs() > limit) & material
     out = df[df["outlier"]].copy()
+    out["threshold"] = limit
     out["methodology_version"] = m.version
     out = out.assign(_a=out["z"].abs()).sort_values(["_a", "indicator_id"], ascending=[False, True])
     return out.drop(columns=["_a"]).reset_index(drop=True)
