@@ -68,7 +68,7 @@ def test_not_scored_cells_are_grey_and_missing_not_zero(plan, fact, direction):
     r = one(plan, fact, direction)
     assert not r["scored"]
     assert r["rag"] == "grey"
-    assert pd.isna(r["ratio_form"])
+    assert r["ratio_form"] is None
     assert pd.isna(r["achieved"])
     assert math.isnan(r["score"]) and math.isnan(r["ratio"])
 

@@ -60,10 +60,9 @@ def score_cells(cells: pd.DataFrame, config=None) -> pd.DataFrame:
     - ``ratio`` (A): up F/P; down P/F, with A = 1 when F = 0 and P >= 0 (target met, never
       infinity); when P <= 0 or F < 0 (which covers every sign change) the binary form
       A = 1 if achieved else 0. NaN when not scored.
-    - ``ratio_form``: 'ratio' | 'binary' | missing (not scored); a pandas Categorical
+    - ``ratio_form``: 'ratio' | 'binary' | None (not scored); object dtype
     - ``score`` S = 100 * min(A, 1): over-achievement never compensates another indicator
-    - ``rag``: 'green' A >= rag_green, 'amber' A >= rag_amber, 'red' below, 'grey' not scored
-      (a pandas Categorical over RAG_COLOURS: compares equal to the strings, sorts green..grey)
+    - ``rag``: 'green' A >= rag_green, 'amber' A >= rag_amber, 'red' below, 'grey' not scored; object dtype
     - ``scored`` (bool): plan and fact both present and direction known. A fact without
       a plan is kept (shown) but not scored; a missing fact is "no data", never zero.
     - ``methodology_version``
@@ -98,18 +97,19 @@ def score_cells(cells: pd.DataFrame, config=None) -> pd.DataFrame:
     green = np.where(np.isnan(green), g_default, green)
     amber = np.where(np.isnan(amber), a_default, amber)
     a_cmp = np.round(ratio, 12)  # 0.9 computed as 9/10 must be amber, not 0.8999999 red
-    # categorical (codes into RAG_COLOURS): cheap on 500 000 cells, compares equal to 'green' etc.
+    # codes into RAG_COLOURS, then one take: cheap on 500 000 cells
     rag_codes = np.select([~scored, a_cmp >= green, a_cmp >= amber], [3, 0, 1], default=2).astype(np.int8)
 
     out["delta"] = delta
     out["delta_pct"] = delta_pct
     out["ratio"] = ratio
     form_codes = np.select([binary, scored], [1, 0], default=-1).astype(np.int8)
-    out["ratio_form"] = pd.Categorical.from_codes(form_codes, categories=["ratio", "binary"])
+    out["ratio_form"] = pd.Series(np.array(["ratio", "binary", None], dtype=object)[form_codes],
+                                  index=out.index, dtype=object)
     out["achieved"] = pd.array(np.where(scored, achieved, False), dtype="boolean")
     out.loc[~scored, "achieved"] = pd.NA
     out["score"] = score
-    out["rag"] = pd.Categorical.from_codes(rag_codes, categories=list(RAG_COLOURS))
+    out["rag"] = pd.Series(np.array(RAG_COLOURS, dtype=object)[rag_codes], index=out.index, dtype=object)
     out["scored"] = scored
     out["methodology_version"] = version
     return out
