@@ -1,0 +1,207 @@
+"""Budget: execution by program and region, cumulative execution through the year, year-end spikes,
+efficiency and effectiveness of spending, conflicting amounts in source documents (METHODOLOGY.md section 5).
+
+URL: ?year=2025 &program=068 &region=<KATO> (all optional). Amounts in million tenge.
+"""
+
+import pandas as pd
+import streamlit as st
+
+from sac import charts
+from sac.auth.permissions import allowed_units, restrict_frame
+from sac.methodology import current
+from sac.ui import auth, cache, lang, widgets
+from sac.views import budget as v
+
+L = lang.lang()
+NAME = lang.name_col()
+tr = lang.tr
+MLN = tr("budget.unit_mln")
+user = auth.current_user()
+
+st.title(tr("budget.title"))
+st.caption(tr("budget.intro"))
+
+years = cache.call(v.year_options)
+if not years:
+    widgets.empty_state(tr("budget.what_budget"))
+    st.stop()
+programs = cache.call(v.program_options)
+regions = cache.call(v.region_options)
+scope = allowed_units(user)
+if scope is not None:
+    regions = regions[regions["kato"].isin(sorted(scope))]
+prog_name = dict(zip(programs["program_code"], programs[NAME], strict=True))
+region_name = dict(zip(regions["kato"], regions[NAME], strict=True))
+method = current(cache.store())
+cfg = method.config["budget"]
+
+
+def _money(x) -> str:
+    return lang.num(x, 1, MLN)
+
+
+def _pct(x) -> str:
+    return lang.pct(100 * x) if pd.notna(x) else "—"
+
+
+c1, c2, c3 = st.columns([1, 3, 2])
+with c1:
+    year = widgets.select(tr("budget.year"), years, "year", default=years[0])
+with c2:
+    program = widgets.select(tr("budget.program"), [""] + programs["program_code"].tolist(), "program", default="",
+                             format_func=lambda c: tr("budget.all_programs") if c == "" else f"{c} — {prog_name[c]}")
+with c3:
+    region_opts = ([""] if scope is None else []) + regions["kato"].tolist()
+    region = widgets.select(tr("budget.region"), region_opts, "region", default="",
+                            format_func=lambda k: tr("budget.all_regions") if k == "" else region_name[k])
+program, region = program or None, region or None
+
+# -- headline figures ---------------------------------------------------------------------------
+by_region = restrict_frame(cache.call(v.execution, year, "region", program, region), user, "key")
+if by_region.empty:
+    widgets.empty_state(tr("budget.what_budget_year", year=year))
+    st.stop()
+by_program = cache.call(v.execution, year, "program", program, region)
+if scope is not None:  # a project office's totals are over its regions only
+    by_program = by_program.iloc[0:0]
+totals = by_region[["plan", "allocated", "spent"]].sum(min_count=1)
+latest = by_region["latest_period"].dropna().max()
+m = st.columns(5)
+m[0].metric(tr("budget.m_plan"), _money(totals["plan"]))
+m[1].metric(tr("budget.m_allocated"), _money(totals["allocated"]))
+m[2].metric(tr("budget.m_spent"), _money(totals["spent"]))
+m[3].metric(tr("budget.m_execution"), _pct(totals["spent"] / totals["plan"] if totals["plan"] else None))
+m[4].metric(tr("budget.m_unspent"), _money(totals["plan"] - totals["spent"]))
+if isinstance(latest, str) and latest != str(year) and not latest.endswith(("-12", "-Q4")):
+    st.caption(tr("budget.ytd_note", year=year, period=latest))
+
+labels = {"elapsed": tr("budget.lbl_elapsed"), "executed": tr("budget.lbl_executed"),
+          "no_data": tr("common.no_data"), "reference": tr("budget.lbl_reference"),
+          "flagged": tr("budget.lbl_flagged"), "not_flagged": tr("budget.lbl_not_flagged"),
+          "threshold": tr("budget.lbl_threshold")}
+
+
+def _exec_table(df: pd.DataFrame, key_label: str) -> pd.DataFrame:
+    t = df[["key", NAME, "plan", "allocated", "spent", "deviation", "unspent", "execution", "financing",
+            "spent_of_allocated"]].copy()
+    for c in ("execution", "financing", "spent_of_allocated"):
+        t[c] = 100 * t[c]
+    return t.rename(columns={"key": key_label, NAME: tr("budget.col_name"), "plan": tr("budget.col_plan"),
+                             "allocated": tr("budget.col_allocated"), "spent": tr("budget.col_spent"),
+                             "deviation": tr("budget.col_deviation"), "unspent": tr("budget.col_unspent"),
+                             "execution": tr("budget.col_execution"), "financing": tr("budget.col_financing"),
+                             "spent_of_allocated": tr("budget.col_spent_of_allocated")})
+
+
+def _show(t: pd.DataFrame, stem: str, key: str) -> None:
+    shown = t.copy()
+    for c in shown.columns[2:]:
+        shown[c] = shown[c].map(lambda x, c=c: lang.pct(x) if c.endswith("%") else lang.num(x, 1))
+    st.dataframe(shown, hide_index=True, width="stretch")
+    widgets.download_table(t, stem, key=key)
+
+
+# -- execution by program and by region -----------------------------------------------------------
+left, right = st.columns(2)
+with left:
+    st.subheader(tr("budget.sec_programs"))
+    if by_program.empty:
+        widgets.empty_state(tr("budget.what_budget_year", year=year))
+    else:
+        fig = charts.execution_bars(by_program.assign(name=by_program["key"] + " " + by_program[NAME]),
+                                    lang=L, labels=labels)
+        widgets.chart(fig, f"budget_execution_programs_{year}", key="exec_programs")
+        _show(_exec_table(by_program, tr("budget.col_code")), f"budget_programs_{year}", "dl_programs")
+with right:
+    st.subheader(tr("budget.sec_regions"))
+    fig = charts.execution_bars(by_region.assign(name=by_region[NAME]).sort_values("execution", ascending=False),
+                                lang=L, labels=labels)
+    widgets.chart(fig, f"budget_execution_regions_{year}", key="exec_regions")
+    _show(_exec_table(by_region, tr("budget.col_code")), f"budget_regions_{year}", "dl_regions")
+
+# -- cumulative execution through the year --------------------------------------------------------
+st.subheader(tr("budget.sec_cumulative"))
+cum = cache.call(v.cumulative_by_month, year, program, region)
+if cum.empty:
+    widgets.empty_state(tr("budget.what_monthly", year=year))
+else:
+    many = cum["program_code"].nunique() > 6
+    if many:
+        cum = cache.call(v.cumulative_total, year, program, region).assign(label=tr("budget.all_programs"))
+    else:
+        cum = cum.assign(label=cum["program_code"] + " " + cum["program_code"].map(prog_name).fillna(""))
+    fig = charts.cumulative_execution(cum, program_col="label", lang=L, labels=labels,
+                                      month_names=tr("budget.months").split(","))
+    widgets.chart(fig, f"budget_cumulative_{year}", key="cumulative")
+    st.caption(tr("budget.cumulative_caption"))
+
+# -- year-end spikes ------------------------------------------------------------------------------
+st.subheader(tr("budget.sec_spikes"))
+thr = float(cfg["spike_share"])
+st.caption(tr("budget.spikes_caption", threshold=lang.pct(100 * thr, 0)))
+spikes = cache.call(v.year_end_spikes, year, thr, region)
+if program:
+    spikes = spikes[spikes["program_code"] == program]
+if spikes.empty:
+    widgets.empty_state(tr("budget.what_monthly", year=year))
+else:
+    sp = spikes.sort_values("q4_share", ascending=False, na_position="last")
+    fig = charts.spike_bars(sp.assign(program=sp["program_code"] + " " + sp["program_code"].map(prog_name).fillna("")),
+                            threshold=thr, lang=L, labels=labels)
+    widgets.chart(fig, f"budget_spikes_{year}", key="spikes")
+    t = sp.assign(name=sp["program_code"].map(prog_name), q4_share=100 * sp["q4_share"],
+                  flagged=sp["flagged"].map({True: tr("budget.flag_yes"), False: tr("budget.flag_no")}))
+    t = t[["program_code", "name", "spent_year", "spent_q4", "q4_share", "flagged"]].rename(columns={
+        "program_code": tr("budget.col_code"), "name": tr("budget.col_name"), "spent_year": tr("budget.col_spent"),
+        "spent_q4": "Q4, " + MLN, "q4_share": tr("budget.col_q4_share"), "flagged": tr("budget.col_flag")})
+    widgets.download_table(t, f"budget_spikes_{year}", key="dl_spikes")
+
+# -- efficiency and effectiveness ------------------------------------------------------------------
+st.subheader(tr("budget.sec_efficiency"))
+bands = cfg["bands"]
+st.caption(tr("budget.efficiency_caption", high=lang.num(bands["high"], 2), medium=lang.num(bands["medium"], 2),
+              satisfactory=lang.num(bands["satisfactory"], 2)))
+eff = cache.call(v.efficiency, year, tuple(sorted(bands.items())), region)
+if program:
+    eff = eff[eff["program_code"] == program]
+if eff.empty:
+    widgets.empty_state(tr("budget.what_links"))
+else:
+    t = eff.assign(name=eff["program_code"].map(prog_name), execution=100 * eff["execution"],
+                   band=eff["band"].map(lambda b: tr(f"budget.band_{b}") if isinstance(b, str)
+                                        else tr("budget.band_none")))
+    t = t[["program_code", "name", "n_indicators", "mean_score", "execution", "efficiency", "effectiveness", "band"]]
+    t = t.rename(columns={"program_code": tr("budget.col_code"), "name": tr("budget.col_name"),
+                          "n_indicators": tr("budget.col_n_indicators"), "mean_score": tr("budget.col_mean_score"),
+                          "execution": tr("budget.col_execution"), "efficiency": tr("budget.col_efficiency"),
+                          "effectiveness": tr("budget.col_effectiveness"), "band": tr("budget.col_band")})
+    shown = t.copy()
+    for c, d in ((tr("budget.col_mean_score"), 1), (tr("budget.col_efficiency"), 2),
+                 (tr("budget.col_effectiveness"), 2)):
+        shown[c] = shown[c].map(lambda x, d=d: lang.num(x, d))
+    shown[tr("budget.col_execution")] = shown[tr("budget.col_execution")].map(lang.pct)
+    st.dataframe(shown, hide_index=True, width="stretch")
+    widgets.download_table(t, f"budget_efficiency_{year}", key="dl_efficiency")
+widgets.methodology_badge(method.version)
+
+# -- conflicts between source documents --------------------------------------------------------------
+st.subheader(tr("budget.sec_conflicts"))
+st.caption(tr("budget.conflicts_caption"))
+conf = cache.call(v.conflicts, None, program)
+if conf.empty:
+    st.success(tr("budget.no_conflicts"), icon=":material/check:")
+else:
+    t = conf.assign(name=conf["program_code"].map(prog_name),
+                    source_document=conf["source_document"].replace("", "—"))
+    t = t[["program_code", "name", "year", "source_document", "plan", "allocated", "spent", "spread"]].rename(
+        columns={"program_code": tr("budget.col_code"), "name": tr("budget.col_name"), "year": tr("budget.col_year"),
+                 "source_document": tr("budget.col_source"), "plan": tr("budget.col_plan"),
+                 "allocated": tr("budget.col_allocated"), "spent": tr("budget.col_spent"),
+                 "spread": tr("budget.col_spread")})
+    shown = t.copy()
+    for c in shown.columns[4:]:
+        shown[c] = shown[c].map(lambda x: lang.num(x, 1))
+    shown[tr("budget.col_year")] = shown[tr("budget.col_year")].astype(str)
+    st.dataframe(shown, hide_index=True, width="stretch")
+    widgets.download_table(t, "budget_conflicts", key="dl_conflicts")
