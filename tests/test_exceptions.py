@@ -32,7 +32,7 @@ def store(tmp_path):
                     'red'),
                    ('FINE','Park','Парк','Саябақ',NULL,'71','2024-01-01','2024-12-31','2024-12-31',100,50,100,0.5,
                     'green')""")
-        cur.execute("""INSERT INTO project_contributions VALUES ('LATE','UNEMP','75',0.3,NULL)""")
+        cur.execute("""INSERT INTO project_contributions VALUES ('LATE','UNEMP','75',-0.3,NULL)""")
         cur.execute("""INSERT INTO instructions (instruction_id, title, responsible_org, region_kato, issue_date,
                 due_date, status, escalated)
             VALUES ('I1','Open the clinic',NULL,'75','2024-01-10','2024-05-01','on_control',FALSE),

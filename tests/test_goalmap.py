@@ -33,19 +33,24 @@ def test_roll_up_node_with_no_data_anywhere_stays_missing():
 
 
 @pytest.mark.parametrize(
-    "direction, target, fact, planned, required, insufficient, shortfall",
+    "direction, target, fact, change, required, planned, insufficient, shortfall",
     [
-        ("up", 100.0, 80.0, 15.0, 20.0, True, 5.0),
-        ("up", 100.0, 80.0, 25.0, 20.0, False, 0.0),
-        ("down", 4.3, 5.0, 0.5, 0.7, True, 0.2),       # poverty share must fall 0.7 points; projects give 0.5
-        ("down", 4.3, 5.0, 0.8, 0.7, False, 0.0),
-        ("down", 4.3, 4.0, 0.0, -0.3, False, 0.0),     # already below the target: achieved
-        ("up", 100.0, None, 10.0, math.nan, None, math.nan),  # no fact: unknown, not "insufficient"
+        ("up", 100.0, 80.0, 15.0, 20.0, 15.0, True, 5.0),
+        ("up", 100.0, 80.0, 25.0, 20.0, 25.0, False, 0.0),
+        # poverty share must fall 0.7 points (5.0 -> 4.3); projects plan -0.5: short by 0.2
+        ("down", 4.3, 5.0, -0.5, 0.7, 0.5, True, 0.2),
+        ("down", 4.3, 5.0, -0.8, 0.7, 0.8, False, 0.0),
+        # a project that would push a "down" indicator up makes the gap worse, never better
+        ("down", 4.3, 5.0, 0.5, 0.7, -0.5, True, 1.2),
+        ("down", 4.3, 4.0, 0.0, -0.3, 0.0, False, 0.0),                    # already below the target
+        ("up", 100.0, None, 10.0, math.nan, 10.0, None, math.nan),         # no fact: unknown, not "insufficient"
     ],
 )
-def test_gap_sufficiency_is_direction_aware(direction, target, fact, planned, required, insufficient, shortfall):
-    df = pd.DataFrame([dict(direction=direction, target_value=target, current_fact=fact, planned=planned)])
+def test_gap_sufficiency_is_direction_aware(direction, target, fact, change, required, planned, insufficient,
+                                            shortfall):
+    df = pd.DataFrame([dict(direction=direction, target_value=target, current_fact=fact, planned_change=change)])
     r = gap_sufficiency(df).iloc[0]
+    assert r["planned"] == pytest.approx(planned)
     if math.isnan(required):
         assert math.isnan(r["required"]) and pd.isna(r["insufficient"]) and math.isnan(r["shortfall"])
     else:
@@ -81,7 +86,7 @@ def store(tmp_path):
             ('PJ1','p1','GP','75','O4',TRUE,NULL), ('PJ2','p2','GP','75','O4',TRUE,'2024-05-01'),
             ('PJ3','p3','GP','71','O4',TRUE,NULL)""")
         cur.execute("""INSERT INTO project_contributions (project_id, indicator_id, unit_code, planned_contribution)
-            VALUES ('PJ1','DN1','75',0.5), ('PJ2','DN1','75',1.0), ('PJ3','UP1','71',5)""")
+            VALUES ('PJ1','DN1','75',-0.5), ('PJ2','DN1','75',-1.0), ('PJ3','UP1','71',5)""")
     yield s
     s.close()
 
@@ -114,7 +119,8 @@ def test_gap_analysis_from_store(store):
     assert dn["target_value"] == 4.3 and dn["target_source"] == "unit_plan"
     assert dn["current_fact"] == 5.0 and dn["current_period"] == "2024"
     # only the running project counts (PJ2 is finished): planned 0.5 < required 0.7
-    assert dn["planned"] == pytest.approx(0.5) and dn["n_projects"] == 1
+    assert dn["planned_change"] == pytest.approx(-0.5) and dn["planned"] == pytest.approx(0.5)
+    assert dn["n_projects"] == 1
     assert dn["required"] == pytest.approx(0.7)
     assert dn["insufficient"] and dn["shortfall"] == pytest.approx(0.2)
     up = gaps.loc[("UP1", "71")]

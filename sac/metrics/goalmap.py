@@ -159,7 +159,7 @@ latest AS (   -- the latest fact of each (indicator, unit) up to the end of the 
     GROUP BY 1, 2
 ),
 running AS (  -- contributions of running projects: active and not finished
-    SELECT c.indicator_id, c.unit_code, sum(c.planned_contribution) AS planned,
+    SELECT c.indicator_id, c.unit_code, sum(c.planned_contribution) AS planned_change,
            count(DISTINCT c.project_id) AS n_projects, list(DISTINCT c.project_id ORDER BY c.project_id) AS projects
     FROM project_contributions c JOIN projects p USING (project_id)
     WHERE p.is_active AND p.actual_end IS NULL
@@ -179,7 +179,7 @@ SELECT k.indicator_id, k.unit_code, i.name_en, i.name_ru, i.name_kk, i.unit_of_m
        CASE WHEN t.unit_target IS NOT NULL THEN 'unit_plan'
             WHEN i.target_value IS NOT NULL THEN 'passport' END AS target_source,
        i.target_year, l.current_fact, l.current_period,
-       coalesce(r.planned, 0) AS planned, coalesce(r.n_projects, 0) AS n_projects, r.projects
+       coalesce(r.planned_change, 0) AS planned_change, coalesce(r.n_projects, 0) AS n_projects, r.projects
 FROM pairs k
 JOIN indicators i USING (indicator_id)
 LEFT JOIN latest l USING (indicator_id, unit_code)
@@ -192,22 +192,28 @@ ORDER BY k.indicator_id, k.unit_code
 def gap_sufficiency(df: pd.DataFrame) -> pd.DataFrame:
     """Pure core of :func:`gap_analysis`.
 
-    Input columns: ``direction``, ``target_value``, ``current_fact``, ``planned``.
-    ``planned`` is the sum of running projects' planned contributions, each stated as
-    the improvement it brings in the indicator's unit (a positive number helps,
-    whatever the direction: a project that cuts poverty by 0.5 points states 0.5).
+    Input columns: ``direction``, ``target_value``, ``current_fact``, ``planned_change``
+    (the sum of running projects' planned contributions). A contribution is the change
+    the project brings to the indicator's value, in its unit and signed: a project that
+    cuts the poverty share by 0.5 points states -0.5 (as the demo and the upload
+    template carry it).
 
-    Adds ``required`` = target - fact (up) or fact - target (down): how far the indicator
-    still has to move in its good direction (<= 0: target already met; NaN when the
-    target, fact or direction is missing); ``achieved`` (required <= 0);
-    ``insufficient`` (nullable boolean: required > 0 and planned < required);
-    ``shortfall`` = required - planned when insufficient, 0 when sufficient, NaN when unknown.
+    Adds, all oriented by direction d (+1 up, -1 down) so that positive means "towards
+    the target":
+    ``required`` = d*(target - fact): how far the indicator still has to move (<= 0: target
+    already met; NaN when the target, fact or direction is missing);
+    ``planned`` = d*planned_change: how far the running projects plan to move it;
+    ``achieved`` (required <= 0); ``insufficient`` (nullable boolean: required > 0 and
+    planned < required); ``shortfall`` = required - planned when insufficient, 0 when
+    sufficient, NaN when unknown.
     """
     out = df.copy()
     d = out["direction"].map({"up": 1.0, "down": -1.0})
     req = d * (pd.to_numeric(out["target_value"]) - pd.to_numeric(out["current_fact"]))
     out["required"] = req.astype("float64")
-    planned = pd.to_numeric(out["planned"]).astype("float64").fillna(0.0)
+    change = pd.to_numeric(out["planned_change"]).astype("float64").fillna(0.0)
+    out["planned"] = (d * change).astype("float64")
+    planned = out["planned"].fillna(0.0)
     known = out["required"].notna()
     out["achieved"] = (out["required"] <= 0).astype("boolean").where(known)
     out["insufficient"] = ((out["required"] > 0) & (planned < out["required"])).astype("boolean").where(known)
@@ -223,7 +229,7 @@ def gap_analysis(store, period: str, *, region: str | None = None) -> pd.DataFra
     passport's target year when the unit has one, else the passport target.
     Columns: ``indicator_id``, ``unit_code``, ``name_en/ru/kk``, ``unit_of_measure``,
     ``direction``, ``target_value``, ``target_source`` ('unit_plan'|'passport'),
-    ``target_year``, ``current_fact``, ``current_period``, ``planned``, ``n_projects``,
+    ``target_year``, ``current_fact``, ``current_period``, ``planned_change``, ``n_projects``,
     ``projects`` (list of project ids), and those of :func:`gap_sufficiency`;
     ``period``, ``methodology_version``.
     """
