@@ -10,6 +10,7 @@ from sac import i18n
 from sac.pages_registry import PAGES
 
 ROOT = Path(__file__).resolve().parent.parent
+DOC_EXAMPLES = {"ns", "namespace"}  # placeholders in docstrings
 KEY_CALL = re.compile(r"""\b(?:tr|t)\(\s*["']([a-z0-9_]+\.[a-z0-9_]+)["']""")
 
 
@@ -39,8 +40,13 @@ def test_code_asks_only_for_keys_that_exist():
     missing = []
     for path in code_files():
         for m in KEY_CALL.finditer(path.read_text(encoding="utf-8")):
-            if m.group(1) not in known:
-                missing.append(f"{path.relative_to(ROOT)}: {m.group(1)}")
+            key = m.group(1)
+            if key.split(".")[0] in DOC_EXAMPLES:
+                continue
+            # tr("ns.status_" + code): a prefix completed at run time; some key must start with it
+            found = any(k.startswith(key) for k in known) if key.endswith("_") else key in known
+            if not found:
+                missing.append(f"{path.relative_to(ROOT)}: {key}")
     assert not missing, "keys with no catalogue entry:\n" + "\n".join(missing)
 
 

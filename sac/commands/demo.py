@@ -21,6 +21,7 @@ def register(subparsers) -> None:
                               description="Build a believable SAC demo database at SAC_DB_PATH or --db.")
     p.add_argument("--force", action="store_true", help="replace an existing database")
     p.add_argument("--db", type=Path, default=None, help="database file (default: SAC_DB_PATH or data/sac.duckdb)")
+    p.add_argument("--show-accounts", action="store_true", help="print the demo accounts if the database is the demo")
     p.set_defaults(func=run)
 
 
@@ -31,8 +32,12 @@ def _remove(path: Path) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from sac.auth.accounts import ensure_demo_accounts
     from sac.cli import EXIT_OK, EXIT_USAGE
     from sac.demo import build_demo
+
+    if args.show_accounts:
+        return show_accounts(Path(args.db) if args.db else db_path())
 
     target = Path(args.db) if args.db else db_path()
     if target.exists() and not args.force:
@@ -48,6 +53,9 @@ def run(args: argparse.Namespace) -> int:
     try:
         with Store(tmp) as store:
             counts = build_demo(store)
+            accounts = ensure_demo_accounts(store)
+            with store.write() as cur:
+                cur.execute("INSERT OR REPLACE INTO meta VALUES ('demo', '1')")
         os.replace(tmp, target)
         wal = Path(str(target) + ".wal")
         if wal.exists():
@@ -56,4 +64,22 @@ def run(args: argparse.Namespace) -> int:
         _remove(tmp)
     summary = ", ".join(f"{k} {v}" for k, v in counts.items())
     print(f"demo database written to {target} in {time.monotonic() - started:.1f} s: {summary}")
+    _print_accounts(accounts)
     return EXIT_OK
+
+
+def _print_accounts(accounts: dict[str, str]) -> None:
+    print("Demo accounts (sign in with any; demo database only):")
+    for name, password in accounts.items():
+        print(f"  {name:<11} password {password}")
+
+
+def show_accounts(target: Path) -> int:
+    """Print the demo accounts when ``target`` is the demo database (used by `make run`)."""
+    from sac.auth.accounts import DEMO_ACCOUNTS
+
+    with Store(target, read_only=True) as store:
+        is_demo = store.scalar("SELECT count(*) FROM meta WHERE key = 'demo'") == 1
+    if is_demo:
+        _print_accounts({name: spec[0] for name, spec in DEMO_ACCOUNTS.items()})
+    return 0

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 import pandas as pd
 import streamlit as st
 
-from sac import export
+from sac import charts, export
 from sac.ui.lang import tr
 
 
@@ -85,11 +85,7 @@ def empty_state(what: str) -> None:
 
 def chart(fig, file_stem: str, *, key: str | None = None, on_select=None, selection_mode=None):
     """A plotly chart whose toolbar downloads a PNG named ``file_stem``."""
-    config = {
-        "displaylogo": False,
-        "toImageButtonOptions": {"format": "png", "filename": file_stem, "scale": 2},
-    }
-    kwargs = {"key": key or f"chart_{file_stem}", "config": config, "width": "stretch"}
+    kwargs = {"key": key or f"chart_{file_stem}", "config": charts.chart_config(file_stem), "width": "stretch"}
     if on_select is not None:
         kwargs["on_select"] = on_select
         if selection_mode:

@@ -1,0 +1,55 @@
+"""Methodology: the formulas and the current values, generated from the stored configuration."""
+
+import json
+
+import streamlit as st
+
+from sac import methodology
+from sac.auth import permissions
+from sac.ui import auth, cache, lang, widgets
+
+st.title(lang.tr("methodology.title"))
+st.caption(lang.tr("methodology.intro"))
+
+history = cache.call(methodology.versions)
+numbers = [int(v) for v in history["version"]] or [1]
+version = widgets.select(lang.tr("methodology.version"), numbers, "version", default=max(numbers),
+                         format_func=lambda v: lang.tr("common.methodology_version", version=v))
+chosen = cache.call(methodology.get, version)
+text = methodology.render_markdown(chosen, lang.lang())
+
+st.download_button(lang.tr("methodology.download"), text.encode("utf-8"),
+                   file_name=f"sac-methodology-v{version}.md", mime="text/markdown",
+                   icon=":material/download:", on_click="ignore")
+st.markdown(text)
+
+st.subheader(lang.tr("methodology.history"))
+table = history.rename(columns={
+    "version": lang.tr("methodology.col_version"), "created_at": lang.tr("methodology.col_created"),
+    "created_by": lang.tr("methodology.col_by"), "note": lang.tr("methodology.col_note"),
+}).drop(columns=["config"])
+st.dataframe(table, hide_index=True, width="stretch",
+             column_config={lang.tr("methodology.col_created"): st.column_config.DatetimeColumn(format="DD.MM.YYYY HH:mm")})
+widgets.download_table(table, "methodology-versions", key="mv")
+
+user = auth.current_user()
+if permissions.can(user, "change_methodology"):
+    with st.expander(lang.tr("methodology.change"), icon=":material/edit:"):
+        st.caption(lang.tr("methodology.change_help"))
+        current = cache.call(methodology.current)
+        with st.form("methodology_change"):
+            body = st.text_area(lang.tr("methodology.config"), json.dumps(current.config, indent=2), height=360)
+            note = st.text_input(lang.tr("methodology.note"))
+            submitted = st.form_submit_button(lang.tr("methodology.save"), type="primary")
+        if submitted:
+            try:
+                permissions.require(user, "change_methodology")
+                new_version = methodology.save_new_version(cache.store(), json.loads(body), user.username,
+                                                           note or None)
+            except (ValueError, json.JSONDecodeError) as e:
+                st.error(lang.tr("methodology.invalid", error=str(e)))
+            else:
+                if new_version == current.version:
+                    st.info(lang.tr("methodology.unchanged"))
+                else:
+                    st.success(lang.tr("methodology.saved", version=new_version))
