@@ -93,3 +93,10 @@ def test_no_exceptions_is_an_empty_frame_with_the_columns(tmp_path):
     out = exceptions(s, "2024", today=TODAY)
     assert out.empty and list(out.columns) == COLUMNS
     s.close()
+
+
+def test_gap_without_any_running_project_is_not_a_leadership_exception(store):
+    with store.write() as cur:   # a gap on JOBS in 75 that no project addresses
+        cur.execute("UPDATE indicators SET target_value = 2000, target_year = 2025 WHERE indicator_id = 'JOBS'")
+    out = exceptions(store, "2024", today=TODAY)
+    assert out.loc[out["kind"] == "projects_insufficient", "subject_id"].tolist() == ["UNEMP"]

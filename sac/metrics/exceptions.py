@@ -10,7 +10,7 @@ Severity (3 = high, 2 = medium, 1 = low), documented here so the page can say it
 - instruction_overdue: 3 when more than 30 days overdue, else 2;
 - escalated (escalated and still on control): 3;
 - spending_spike: 2;
-- projects_insufficient: 2.
+- projects_insufficient (running projects contribute but plan less than required): 2.
 Within a severity, kinds keep the order above and the larger ``magnitude`` comes first.
 """
 
@@ -206,7 +206,9 @@ def _spending_spikes(store, period, region, m, names) -> pd.DataFrame:
 
 def _insufficient(store, period, region, names) -> pd.DataFrame:
     gap = goalmap.gap_analysis(store, period, region=region)
-    ins = gap[gap["insufficient"].fillna(False).astype(bool)]
+    # only where running projects exist but fall short: a gap no project addresses at all
+    # is in the full gap analysis (indicators page), not flooded into the leadership view
+    ins = gap[gap["insufficient"].fillna(False).astype(bool) & (gap["n_projects"] > 0)]
     if ins.empty:
         return pd.DataFrame()
     req = ins["required"].abs()

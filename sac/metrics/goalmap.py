@@ -212,7 +212,7 @@ def gap_sufficiency(df: pd.DataFrame) -> pd.DataFrame:
     req = d * (pd.to_numeric(out["target_value"]) - pd.to_numeric(out["current_fact"]))
     out["required"] = req.astype("float64")
     change = pd.to_numeric(out["planned_change"]).astype("float64").fillna(0.0)
-    out["planned"] = (d * change).astype("float64")
+    out["planned"] = (d * change + 0.0).astype("float64")  # + 0.0: no "-0" when nothing is planned
     planned = out["planned"].fillna(0.0)
     known = out["required"].notna()
     out["achieved"] = (out["required"] <= 0).astype("boolean").where(known)
