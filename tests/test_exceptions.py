@@ -100,3 +100,12 @@ def test_gap_without_any_running_project_is_not_a_leadership_exception(store):
         cur.execute("UPDATE indicators SET target_value = 2000, target_year = 2025 WHERE indicator_id = 'JOBS'")
     out = exceptions(store, "2024", today=TODAY)
     assert out.loc[out["kind"] == "projects_insufficient", "subject_id"].tolist() == ["UNEMP"]
+
+
+def test_demo_exceptions_cover_every_kind(demo_store):
+    from tests.conftest import TODAY as DEMO_TODAY
+
+    out = exceptions(demo_store, "2025", today=DEMO_TODAY)
+    assert set(out["kind"]) == set(KINDS)
+    assert out["severity"].is_monotonic_decreasing
+    assert out[["title_en", "title_ru", "title_kk", "reason_en", "reason_ru", "reason_kk"]].notna().all().all()

@@ -308,3 +308,16 @@ def test_empty_store_gives_empty_frames_with_columns(tmp_path):
     rating = manager_rating(s, "2024", today=TODAY)
     assert rating.empty and {"person_id", "rating", "rank_label", "methodology_version"} <= set(rating.columns)
     s.close()
+
+
+def test_demo_manager_with_two_overlapping_projects(demo_store):
+    from tests.conftest import TODAY as DEMO_TODAY
+
+    df = load_projects(demo_store, today=DEMO_TODAY)
+    conflicts = manager_conflicts(df)
+    assert conflicts["manager_id"].nunique() == 1 and (conflicts["overlap_days"] > 0).all()
+    ratios = para64_ratios(df, by="program")
+    assert (ratios["n_projects"].sum() == len(df)) and (ratios["on_terms_num"] <= ratios["on_terms_den"]).all()
+    rating = manager_rating(demo_store, "2025", today=DEMO_TODAY, projects=df)
+    best, worst = best_and_worst(rating)
+    assert len(best) == 5 and len(worst) == 5 and best["rating"].min() >= worst["rating"].max()

@@ -194,3 +194,19 @@ def test_materiality_floor(tmp_path):
 def test_flat_plan_is_not_wrong_way_despite_rounding_noise():
     out = wrong_way(_plans("up", {2022: 96.3, 2023: 96.3, 2024: 96.3, 2025: 96.3, 2026: 96.3})).iloc[0]
     assert out["slope"] == 0.0 and not out["wrong_way"]
+
+
+# --- on the shared demo database ----------------------------------------------
+
+def test_demo_planted_quality_problems_are_found(demo_store):
+    from sac.demo import OUTLIERS
+
+    out = upload_outliers(demo_store)
+    found = set(zip(out["indicator_id"], out["unit_code"], out["period"], strict=True))
+    assert {(i, u, p) for i, u, p, _ in OUTLIERS} <= found
+    assert len(out) < 0.01 * demo_store.scalar("SELECT count(*) FROM indicator_values WHERE fact IS NOT NULL")
+    ww = wrong_way_targets(demo_store)
+    assert (ww["indicator_id"] == "POVERTY").any()           # seed 001 Table 2
+    st = several_targets_in_store(demo_store)
+    assert (st["indicator_id"] == "SME_ACTIVE").any()         # seed 001 Table 9
+    assert st.groupby(["indicator_id", "unit_code", "period"])["source_document"].nunique().min() >= 2
