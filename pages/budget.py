@@ -57,24 +57,26 @@ with c3:
                             format_func=lambda k: tr("budget.all_regions") if k == "" else region_name[k])
 program, region = program or None, region or None
 
+# A project office sees its own regions only: with no region chosen, its scope is the filter.
+units = region if region else (tuple(sorted(scope)) if scope is not None else None)
+
 # -- headline figures ---------------------------------------------------------------------------
-by_region = restrict_frame(cache.call(v.execution, year, "region", program, region), user, "key")
-if by_region.empty:
+tot = cache.call(v.totals, year, program, units)
+if tot.empty:
     widgets.empty_state(tr("budget.what_budget_year", year=year))
     st.stop()
-by_program = cache.call(v.execution, year, "program", program, region)
-if scope is not None:  # a project office's totals are over its regions only
-    by_program = by_program.iloc[0:0]
-totals = by_region[["plan", "allocated", "spent"]].sum(min_count=1)
-latest = by_region["latest_period"].dropna().max()
+t0 = tot.iloc[0]
 m = st.columns(5)
-m[0].metric(tr("budget.m_plan"), _money(totals["plan"]))
-m[1].metric(tr("budget.m_allocated"), _money(totals["allocated"]))
-m[2].metric(tr("budget.m_spent"), _money(totals["spent"]))
-m[3].metric(tr("budget.m_execution"), _pct(totals["spent"] / totals["plan"] if totals["plan"] else None))
-m[4].metric(tr("budget.m_unspent"), _money(totals["plan"] - totals["spent"]))
+m[0].metric(tr("budget.m_plan"), _money(t0["plan"]))
+m[1].metric(tr("budget.m_allocated"), _money(t0["allocated"]))
+m[2].metric(tr("budget.m_spent"), _money(t0["spent"]))
+m[3].metric(tr("budget.m_execution"), _pct(t0["execution"]))
+m[4].metric(tr("budget.m_unspent"), _money(t0["unspent"]))
+latest = t0["latest_period"]
 if isinstance(latest, str) and latest != str(year) and not latest.endswith(("-12", "-Q4")):
     st.caption(tr("budget.ytd_note", year=year, period=latest))
+by_program = cache.call(v.execution, year, "program", program, units)
+by_region = restrict_frame(cache.call(v.execution, year, "region", program, units), user, "key")
 
 labels = {"elapsed": tr("budget.lbl_elapsed"), "executed": tr("budget.lbl_executed"),
           "no_data": tr("common.no_data"), "reference": tr("budget.lbl_reference"),
@@ -115,6 +117,9 @@ with left:
         _show(_exec_table(by_program, tr("budget.col_code")), f"budget_programs_{year}", "dl_programs")
 with right:
     st.subheader(tr("budget.sec_regions"))
+    if by_region.empty:
+        widgets.empty_state(tr("budget.what_budget_year", year=year))
+        st.stop()
     fig = charts.execution_bars(by_region.assign(name=by_region[NAME]).sort_values("execution", ascending=False),
                                 lang=L, labels=labels)
     widgets.chart(fig, f"budget_execution_regions_{year}", key="exec_regions")
@@ -122,13 +127,12 @@ with right:
 
 # -- cumulative execution through the year --------------------------------------------------------
 st.subheader(tr("budget.sec_cumulative"))
-cum = cache.call(v.cumulative_by_month, year, program, region)
+cum = cache.call(v.cumulative_by_month, year, program, units)
 if cum.empty:
     widgets.empty_state(tr("budget.what_monthly", year=year))
 else:
-    many = cum["program_code"].nunique() > 6
-    if many:
-        cum = cache.call(v.cumulative_total, year, program, region).assign(label=tr("budget.all_programs"))
+    if cum["program_code"].nunique() > 6:  # too many lines to read: the chosen programs together
+        cum = cache.call(v.cumulative_by_month, year, program, units, True).assign(label=tr("budget.all_programs"))
     else:
         cum = cum.assign(label=cum["program_code"] + " " + cum["program_code"].map(prog_name).fillna(""))
     fig = charts.cumulative_execution(cum, program_col="label", lang=L, labels=labels,
@@ -140,7 +144,7 @@ else:
 st.subheader(tr("budget.sec_spikes"))
 thr = float(cfg["spike_share"])
 st.caption(tr("budget.spikes_caption", threshold=lang.pct(100 * thr, 0)))
-spikes = cache.call(v.year_end_spikes, year, thr, region)
+spikes = cache.call(v.year_end_spikes, year, units)
 if program:
     spikes = spikes[spikes["program_code"] == program]
 if spikes.empty:
@@ -152,9 +156,11 @@ else:
     widgets.chart(fig, f"budget_spikes_{year}", key="spikes")
     t = sp.assign(name=sp["program_code"].map(prog_name), q4_share=100 * sp["q4_share"],
                   flagged=sp["flagged"].map({True: tr("budget.flag_yes"), False: tr("budget.flag_no")}))
-    t = t[["program_code", "name", "spent_year", "spent_q4", "q4_share", "flagged"]].rename(columns={
+    t = t[["program_code", "name", "spent_year", "spent_last", "q4_share", "flagged"]].rename(columns={
         "program_code": tr("budget.col_code"), "name": tr("budget.col_name"), "spent_year": tr("budget.col_spent"),
-        "spent_q4": "Q4, " + MLN, "q4_share": tr("budget.col_q4_share"), "flagged": tr("budget.col_flag")})
+        "spent_last": tr("budget.col_spent_q4"), "q4_share": tr("budget.col_q4_share"), "flagged": tr("budget.col_flag")})
+    if not bool(sp["complete"].all()):
+        st.caption(tr("budget.spikes_incomplete"))
     widgets.download_table(t, f"budget_spikes_{year}", key="dl_spikes")
 
 # -- efficiency and effectiveness ------------------------------------------------------------------
@@ -162,7 +168,7 @@ st.subheader(tr("budget.sec_efficiency"))
 bands = cfg["bands"]
 st.caption(tr("budget.efficiency_caption", high=lang.num(bands["high"], 2), medium=lang.num(bands["medium"], 2),
               satisfactory=lang.num(bands["satisfactory"], 2)))
-eff = cache.call(v.efficiency, year, tuple(sorted(bands.items())), region)
+eff = cache.call(v.efficiency, year, units)
 if program:
     eff = eff[eff["program_code"] == program]
 if eff.empty:
@@ -188,20 +194,19 @@ widgets.methodology_badge(method.version)
 # -- conflicts between source documents --------------------------------------------------------------
 st.subheader(tr("budget.sec_conflicts"))
 st.caption(tr("budget.conflicts_caption"))
-conf = cache.call(v.conflicts, None, program)
+conf = cache.call(v.conflicts, program)
 if conf.empty:
     st.success(tr("budget.no_conflicts"), icon=":material/check:")
 else:
     t = conf.assign(name=conf["program_code"].map(prog_name),
                     source_document=conf["source_document"].replace("", "—"))
-    t = t[["program_code", "name", "year", "source_document", "plan", "allocated", "spent", "spread"]].rename(
+    t = t[["program_code", "name", "year", "unit_code", "source_document", "amount", "spread"]].rename(
         columns={"program_code": tr("budget.col_code"), "name": tr("budget.col_name"), "year": tr("budget.col_year"),
-                 "source_document": tr("budget.col_source"), "plan": tr("budget.col_plan"),
-                 "allocated": tr("budget.col_allocated"), "spent": tr("budget.col_spent"),
-                 "spread": tr("budget.col_spread")})
+                 "unit_code": tr("budget.col_unit"), "source_document": tr("budget.col_source"),
+                 "amount": tr("budget.col_plan"), "spread": tr("budget.col_spread")})
     shown = t.copy()
-    for c in shown.columns[4:]:
-        shown[c] = shown[c].map(lambda x: lang.num(x, 1))
+    for c in (tr("budget.col_plan"), tr("budget.col_spread")):
+        shown[c] = shown[c].map(lambda x: lang.num(x, 0))
     shown[tr("budget.col_year")] = shown[tr("budget.col_year")].astype(str)
     st.dataframe(shown, hide_index=True, width="stretch")
     widgets.download_table(t, "budget_conflicts", key="dl_conflicts")
