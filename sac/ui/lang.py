@@ -9,12 +9,12 @@ from sac.i18n import LANGUAGES
 
 
 def lang() -> str:
+    code = st.query_params.get("lang")
+    if code in LANGUAGES:  # a shared link names its language
+        st.session_state["sac_lang"] = code
+        return code
     code = st.session_state.get("sac_lang")
     if code in LANGUAGES:
-        return code
-    code = st.query_params.get("lang")
-    if code in LANGUAGES:
-        st.session_state["sac_lang"] = code
         return code
     user = st.session_state.get("sac_user")
     code = getattr(user, "language", None)
@@ -27,6 +27,8 @@ def lang() -> str:
 def set_lang(code: str) -> None:
     if code in LANGUAGES:
         st.session_state["sac_lang"] = code
+        if "lang" in st.query_params:
+            st.query_params["lang"] = code
 
 
 def tr(key: str, /, **fields) -> str:
