@@ -108,9 +108,17 @@ def test_goal_tree_from_store(store):
 
 
 def test_goal_tree_region_filter(store):
+    with store.write() as cur:   # a regional plan of Almaty city (75) and one of Astana (71)
+        cur.execute("INSERT INTO goal_nodes (node_id, parent_id, level, name_en, name_ru, name_kk, region_kato) VALUES "
+                    "('ALM', 'NP', 'program', 'Almaty plan', 'a', 'a', '75'), "
+                    "('AST', 'NP', 'program', 'Astana plan', 'a', 'a', '71')")
+        cur.execute("INSERT INTO goal_nodes (node_id, parent_id, level, name_en, name_ru, name_kk) VALUES "
+                    "('AST-BD', 'AST', 'basic_direction', 'b', 'b', 'b')")
     tree = goal_tree(store, "2024", region="75").set_index("id")
     assert tree.loc["BD", "own_score"] == pytest.approx((50 * 1 + 100 * 3) / 4)
     assert "project:PJ3" not in tree.index
+    assert "ALM" in tree.index and "AST" not in tree.index and "AST-BD" not in tree.index
+    assert {"AST", "AST-BD"} <= set(goal_tree(store, "2024")["id"])
 
 
 def test_gap_analysis_from_store(store):

@@ -84,6 +84,19 @@ def roll_up(nodes: pd.DataFrame, own_score: pd.Series) -> pd.DataFrame:
     return out.drop(columns=["_parent"])
 
 
+def _within_region(nodes: pd.DataFrame, region: str) -> pd.DataFrame:
+    """Drop nodes of another region's plan (``region_kato`` set and different) with their subtrees;
+    national nodes (no region) stay."""
+    keep = nodes["region_kato"].isna() | (nodes["region_kato"] == region)
+    parent_of = dict(zip(nodes["node_id"], nodes["parent_id"], strict=True))
+    dropped = set(nodes.loc[~keep, "node_id"])
+    anc = nodes["parent_id"]
+    for _ in range(len(LEVEL_ORDER)):  # one vectorised step per level of the tree
+        keep &= ~anc.isin(dropped)
+        anc = anc.map(parent_of)
+    return nodes[keep].reset_index(drop=True)
+
+
 def _indicator_scores(cells: pd.DataFrame) -> pd.DataFrame:
     """Per indicator: mean S over its scored units, with the indicator's weight and node."""
     scored = cells[cells["scored"].astype(bool)]
@@ -105,8 +118,10 @@ def goal_tree(store, period: str | None = None, *, region: str | None = None) ->
     (own score, else the mean of the children's scores), ``score_source``, ``n_children``,
     ``depth``, ``period``, ``methodology_version``.
 
-    ``region`` keeps only that unit's cells and that region's projects; a project's score
-    is the mean S of the indicator cells (indicator, unit) it contributes to.
+    ``region`` keeps only that unit's cells, that region's projects, and drops the nodes
+    of other regions' plans (goal_nodes.region_kato set to another region) with their
+    subtrees; a project's score is the mean S of the indicator cells (indicator, unit)
+    it contributes to.
     """
     m = current(store)
     cells = plan_fact(store, period, unit_codes=[region] if region else None, methodology=m)
@@ -115,7 +130,8 @@ def goal_tree(store, period: str | None = None, *, region: str | None = None) ->
     nodes = store.df(_NODES_SQL)
     projects = store.df(_PROJECT_NODES_SQL)
     if region is not None:
-        projects = projects[projects["region_kato"] == region]
+        nodes = _within_region(nodes, region)
+        projects = projects[(projects["region_kato"] == region) & projects["parent_id"].isin(nodes["node_id"])]
 
     ind = _indicator_scores(cells)
     ind = ind[ind["node_id"].notna() & ind["weight"].gt(0)]
