@@ -71,7 +71,8 @@ def _progress_block(prog: pd.DataFrame, unit: str | None) -> None:
 
 c1, c2, c3, c4 = st.columns([1, 2, 3, 2])
 with c1:
-    period = widgets.select(tr("indicators.period"), periods, "period", default=periods[0])
+    period = widgets.select(tr("indicators.period"), periods, "period",
+                            default=cache.call(v.default_period) or periods[0])
 with c2:
     node = widgets.select(tr("indicators.node_filter"), [""] + nodes["node_id"].tolist(), "node", default="",
                           format_func=lambda n: tr("indicators.all_nodes") if n == ""

@@ -44,6 +44,22 @@ def period_options(store) -> list[str]:
     return df["code"].astype(str).tolist()
 
 
+def default_period(store) -> str | None:
+    """The latest year whose facts number at least 80% of the best-reported year's (facts of finer periods
+    inside count): a year still being reported (2026 with facts up to Q3) does not open as mostly grey."""
+    return store.scalar("""
+        WITH n AS (
+            SELECT q.code, q.start_date, count(*) AS facts
+            FROM v_indicator_cells c
+            JOIN periods p ON p.code = c.period
+            JOIN periods q ON q.kind = 'year' AND q.year = p.year
+            WHERE c.fact IS NOT NULL
+            GROUP BY q.code, q.start_date
+        )
+        SELECT code FROM n WHERE facts >= 0.8 * (SELECT max(facts) FROM n) ORDER BY start_date DESC LIMIT 1
+    """)
+
+
 def indicator_options(store) -> pd.DataFrame:
     """Indicators that have any value, ordered by code.
 
