@@ -1,0 +1,77 @@
+"""Budget page (issue 4) on the demo, and its view helpers (sac.views.budget)."""
+
+from __future__ import annotations
+
+import pandas as pd
+from test_pages import open_page
+
+from sac.auth import User
+from sac.views import budget as views
+
+PAGE = "pages/budget.py"
+
+
+def _table(at, column: str) -> pd.DataFrame:
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def test_seed_001_table_11_conflict_lists_every_amount_with_its_source(demo_store):
+    conf = views.conflicts(demo_store, "068")
+    c2021 = conf[conf["year"] == 2021]
+    assert sorted(c2021["amount"].tolist()) == [27472.0, 76952.0, 80043.0]
+    assert c2021["spread"].iloc[0] == 80043.0 - 27472.0
+    assert c2021["source_document"].nunique() == 3
+
+
+def test_execution_by_region_is_regions_only_and_ratios_match(demo_store):
+    ex = views.execution(demo_store, 2025, "region")
+    assert len(ex) == 20 and "MLSP" not in set(ex["key"])
+    row = ex.set_index("key").loc["75"]
+    assert row["execution"] == row["spent"] / row["plan"]
+
+
+def test_incomplete_year_is_not_judged_for_spikes(demo_store):
+    sp = views.year_end_spikes(demo_store, 2026)          # demo data reach October 2026
+    assert not sp["complete"].any()
+    assert sp["q4_share"].isna().all() and not sp["flagged"].any()
+    full = views.year_end_spikes(demo_store, 2025)
+    assert full["complete"].all() and full["flagged"].any()
+    assert (full.loc[full["flagged"], "q4_share"] > 0.40).all()
+
+
+def test_page_shows_the_068_conflict_in_million_tenge(app_env):
+    at = open_page(PAGE, params={"program": "068", "year": "2025"})
+    assert not at.exception
+    conf = _table(at, "Source document")
+    amounts = set(conf["Plan, mln KZT"])
+    assert {"76,952", "27,472", "80,043"} <= amounts
+    assert at.query_params["program"] in (["068"], "068")
+
+
+def test_headline_figures_match_the_domain_for_a_region(app_env, demo_store):
+    at = open_page(PAGE, "ru", params={"year": "2025", "region": "75"})
+    assert not at.exception
+    tot = views.totals(demo_store, 2025, None, "75").iloc[0]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Исполнение (освоено / план)"] == f"{100 * tot['execution']:.1f}%".replace(".", ",")
+    assert metrics["Освоено"].endswith("млн тг")
+    regions = next(d.value for d in at.dataframe if "75" in set(d.value.iloc[:, 0].astype(str)))
+    assert regions.set_index(regions.columns[0]).loc["75", "Наименование"] == "г. Алматы"
+    assert len(at.get("plotly_chart")) >= 3               # execution bars, cumulative, spikes
+
+
+def test_spike_flags_appear_for_a_complete_year(app_env, demo_store):
+    at = open_page(PAGE, params={"year": "2025"})
+    assert not at.exception
+    flagged = views.year_end_spikes(demo_store, 2025)
+    assert flagged["flagged"].any()
+    eff = _table(at, "Band")
+    assert set(eff["Band"]) <= {"✓ High", "✓ Medium", "! Satisfactory", "✗ Unsatisfactory", "○ No data"}
+
+
+def test_project_office_sees_only_its_regions(app_env):
+    office = User(username="office", display_name="Office", role="project_office", units=frozenset({"75"}))
+    at = open_page(PAGE, user=office, params={"year": "2025"})
+    assert not at.exception
+    regions = next(d.value for d in at.dataframe if "Name" in d.value.columns and "75" in set(d.value.iloc[:, 0]))
+    assert regions.iloc[:, 0].tolist() == ["75"]
