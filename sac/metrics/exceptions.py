@@ -256,4 +256,5 @@ def exceptions(store, period: str, *, today=None, region: str | None = None) -> 
     out = out.sort_values(["severity", "_k", "magnitude", "subject_id"], ascending=[False, True, False, True],
                           na_position="last")
     out = out[COLUMNS].reset_index(drop=True)
+    out.attrs["unavailable"] = []  # kinds that could not be computed (none since sac.metrics.budget landed)
     return out
