@@ -321,3 +321,10 @@ def test_demo_manager_with_two_overlapping_projects(demo_store):
     rating = manager_rating(demo_store, "2025", today=DEMO_TODAY, projects=df)
     best, worst = best_and_worst(rating)
     assert len(best) == 5 and len(worst) == 5 and best["rating"].min() >= worst["rating"].max()
+
+
+def test_thresholds_come_from_the_configuration():
+    row = pd.DataFrame([project(percent_complete=0.45)])          # SPI 0.90
+    assert project_metrics(row, TODAY, None).iloc[0]["status_computed"] == "amber"
+    stricter = project_metrics(row, TODAY, {"projects": {"ev_red": 0.95, "ev_amber": 0.99}})
+    assert stricter.iloc[0]["status_computed"] == "red"

@@ -17,7 +17,7 @@ import datetime as _dt
 import numpy as np
 import pandas as pd
 
-from sac.methodology import DEFAULT_CONFIG, current
+from sac.methodology import current, resolve
 
 LEVELS = ("national_priority", "program", "basic_direction", "project_group")
 
@@ -96,7 +96,7 @@ def load_projects(store, *, today=None, region: str | None = None, node_id: str 
 # Per-project metrics
 # ---------------------------------------------------------------------------
 
-def project_metrics(df: pd.DataFrame, today=None, config: dict | None = None) -> pd.DataFrame:
+def project_metrics(df: pd.DataFrame, today=None, config=None) -> pd.DataFrame:
     """Terms, budget and earned value of each project (section 6).
 
     Input: rows of the ``projects`` table (``planned_start``, ``planned_end``,
@@ -126,7 +126,7 @@ def project_metrics(df: pd.DataFrame, today=None, config: dict | None = None) ->
     - ``status_disagrees``: the self-reported status differs from the computed one
       (NA when either is missing).
     """
-    cfg = (config or DEFAULT_CONFIG).get("projects", DEFAULT_CONFIG["projects"])
+    cfg = resolve(config)[0]["projects"]  # a dict (merged over the defaults), a Methodology, or None
     red, amber = float(cfg["ev_red"]), float(cfg["ev_amber"])
     today = _today(today)
     out = df.copy()
