@@ -308,52 +308,50 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
 
     # -- rows: blank, totals --------------------------------------------------------
     cells = [f"c{i}" for i in range(len(raw.headers))]
-    # blank rows, and note rows whose first cell starts with '#' (the templates' ru/kk header note)
-    blank_sql = "(" + (" AND ".join(f"coalesce(trim({c}), '') = ''" for c in cells) or "TRUE") + \
-        " OR starts_with(trim(coalesce(c0, '')), '#'))"
+    # Blank rows, and note rows whose first cell starts with '#' (the templates' ru/kk header note).
+    # The cheap '< !' tests come first so that trim() only runs on the rare cells that start with a space.
+    blank_sql = ("((" + " AND ".join(f"(r.{c} IS NULL OR r.{c} < '!')" for c in cells) + ") AND "
+                 + " AND ".join(f"coalesce(trim(r.{c}), '') = ''" for c in cells)
+                 + " OR (r.c0 < '$' AND starts_with(trim(r.c0), '#')))")
     totals_cols = sorted({"c0", *[f"c{found[f.name]}" for f in spec.fields
                                   if f.name in found and f.type in ("unit", "region", "text") and f.required]})
-    totals_sql = " OR ".join(f"regexp_matches(lower(coalesce({c}, '')), '{_TOTALS_SQL}')" for c in totals_cols)
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE {raw_name}_k AS SELECT _row, ({blank_sql}) AS _blank, "
-                f"(NOT ({blank_sql}) AND ({totals_sql})) AS _totals FROM {raw_name}")
-    rep.rows_read, rep.blank, rep.totals = cur.execute(
-        f"SELECT count(*), count(*) FILTER (_blank), count(*) FILTER (_totals) FROM {raw_name}_k").fetchall()[0]
-    if rep.totals:
-        probs.append(cur.execute(
-            f"SELECT r._row AS row, NULL AS column, concat_ws(' ', {', '.join(f'r.{c}' for c in totals_cols)}) AS value,"
-            f" 'info' AS severity, 'totals_row' AS code FROM {raw_name} r JOIN {raw_name}_k k USING (_row) "
-            "WHERE k._totals ORDER BY 1").df())
-    if rep.rows_read - rep.blank - rep.totals == 0:
-        file_problem("empty")
-        return finish(False, [])
+    totals_sql = " OR ".join(f"regexp_matches(coalesce(r.{c}, ''), '(?i){_TOTALS_SQL}')" for c in totals_cols)
 
-    # -- typed staging --------------------------------------------------------------
+    # -- typed staging, in three projections so each cell is trimmed once ------------------
+    # L1: trimmed text of every used cell (f__raw), the blank and totals flags;
+    # L2: numbers cleaned of spaces and '%', codes joined to their mapped values;
+    # L3: numbers parsed.
     units = _unit_lookup(cur)
-    inner = ["r._row"]
-    outer = ["_row"]
+    l1 = ["r._row", f"{blank_sql} AS _blank", f"({totals_sql}) AS _tot",
+          f"CASE WHEN ({totals_sql}) THEN concat_ws(' ', {', '.join(f'r.{c}' for c in totals_cols)}) END AS _note"]
+    l2 = ["_row", "_blank", "(NOT _blank AND _tot) AS _totals", "_note"]
+    l3 = ["_row", "_blank", "_totals", "_note"]
     joins = []
     for f in spec.fields:
         if f.name not in found:
             continue
         c = f"r.c{found[f.name]}"
-        inner.append(f"NULLIF(trim({c}), '') AS {_q(f.name + '__raw')}")
-        outer.append(_q(f.name + "__raw"))
+        raw_col = _q(f.name + "__raw")
+        l1.append(f"NULLIF(trim({c}), '') AS {raw_col}")
+        l2.append(raw_col)
+        l3.append(raw_col)
         if f.type in ("number", "amount", "share", "int"):
-            inner.append(f"{parse.number_clean_sql(c)} AS {_q(f.name + '__s')}")
+            l2.append(f"{parse.number_clean_sql(raw_col)} AS {_q(f.name + '__s')}")
             num = parse.number_from_clean_sql(_q(f.name + "__s"))
             if f.type == "share":  # '45%' or 45 -> 0.45; 0.45 stays
-                num = (f"(CASE WHEN {_q(f.name + '__raw')} LIKE '%\\%%' ESCAPE '\\' OR {num} > 1 "
+                num = (f"(CASE WHEN {raw_col} LIKE '%\\%%' ESCAPE '\\' OR {num} > 1 "
                        f"THEN {num} / 100 ELSE {num} END)")
-            outer.append(f"{num} AS {_q(f.name)}")
+            l3.append(f"{num} AS {_q(f.name)}")
         elif f.type == "text":
-            default = f" , {_lit(f.default)}" if f.default is not None and f.name in spec.key else ""
-            expr = f"NULLIF(trim({c}), '')"
-            inner.append(f"coalesce({expr}{default}) AS {_q(f.name)}" if default else f"{expr} AS {_q(f.name)}")
-            outer.append(_q(f.name))
+            if f.default is not None and f.name in spec.key:
+                l2.append(f"coalesce({raw_col}, {_lit(f.default)}) AS {_q(f.name)}")
+            else:
+                l2.append(f"{raw_col} AS {_q(f.name)}")
+            l3.append(_q(f.name))
         else:
-            distinct = [r[0] for r in cur.execute(
-                f"SELECT DISTINCT trim({c.split('.')[1]}) FROM {raw_name} WHERE NULLIF(trim({c.split('.')[1]}), '') "
-                "IS NOT NULL").fetchall()]
+            # distinct cells first (a hash of short strings), trimmed afterwards: a few values, not a million
+            cells_distinct = cur.execute(f"SELECT DISTINCT {c.split('.')[1]} FROM {raw_name}").fetchall()
+            distinct = sorted({v.strip() for (v,) in cells_distinct if v is not None and v.strip()})
             mapping = _map_values(f, distinct, units)
             mname = f"{raw_name}_m_{f.name}"
             cur.register(f"{mname}_v", mapping)
@@ -361,9 +359,9 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
             cur.execute(f"CREATE OR REPLACE TEMP TABLE {mname} AS SELECT CAST(raw AS VARCHAR) AS raw, "
                         f"CAST(val AS {typ}) AS val FROM {mname}_v")
             cur.unregister(f"{mname}_v")
-            joins.append(f"LEFT JOIN {mname} ON {mname}.raw = trim({c})")
-            inner.append(f"{mname}.val AS {_q(f.name)}")
-            outer.append(_q(f.name))
+            joins.append(f"LEFT JOIN {mname} ON {mname}.raw = s1.{raw_col}")
+            l2.append(f"{mname}.val AS {_q(f.name)}")
+            l3.append(_q(f.name))
     present = [f.name for f in spec.fields if f.name in found]
     if fallback:  # name_en NOT NULL: fill it from the other languages (and the others from it, for passports)
         names = [n for n in (fallback[0], *fallback[1]) if n in found]
@@ -371,14 +369,24 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
         for t in targets:
             order = [t] + [n for n in names if n != t]
             expr = f"coalesce({', '.join(_q(n) for n in order if n in found)})"
-            outer = [o for o in outer if o != _q(t)] + [f"{expr} AS {_q(t)}"]
+            l3 = [o for o in l3 if o != _q(t)] + [f"{expr} AS {_q(t)}"]
             if t not in present:
                 present.append(t)
-    stage = f"{raw_name}_stage"
+    all_rows = f"{raw_name}_all"
     cur.execute(
-        f"CREATE OR REPLACE TEMP TABLE {stage} AS SELECT {', '.join(outer)} FROM ("
-        f"SELECT {', '.join(inner)} FROM {raw_name} r JOIN {raw_name}_k k USING (_row) {' '.join(joins)} "
-        f"WHERE NOT k._blank AND NOT k._totals) s")
+        f"CREATE OR REPLACE TEMP TABLE {all_rows} AS SELECT {', '.join(l3)} FROM ("
+        f"SELECT {', '.join(l2)} FROM (SELECT {', '.join(l1)} FROM {raw_name} r) s1 {' '.join(joins)}) s2")
+    rep.rows_read, rep.blank, rep.totals = cur.execute(
+        f"SELECT count(*), count(*) FILTER (_blank), count(*) FILTER (_totals) FROM {all_rows}").fetchall()[0]
+    if rep.totals:
+        probs.append(cur.execute(
+            f"SELECT _row AS row, NULL AS column, _note AS value, 'info' AS severity, 'totals_row' AS code "
+            f"FROM {all_rows} WHERE _totals ORDER BY 1").df())
+    if rep.rows_read - rep.blank - rep.totals == 0:
+        file_problem("empty")
+        return finish(False, [])
+    stage = f"{raw_name}_stage"
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW {stage} AS SELECT * FROM {all_rows} WHERE NOT _blank AND NOT _totals")
 
     # -- problems --------------------------------------------------------------------
     checks: list[str] = []
@@ -487,6 +495,10 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
 
 
 def _drop_temp(cur, raw_name: str) -> None:
+    """Drop this import's temporary views and tables (a closed cursor drops them too)."""
+    for (name,) in cur.execute("SELECT view_name FROM duckdb_views() WHERE temporary AND view_name LIKE ?",
+                               [raw_name + "%"]).fetchall():
+        cur.execute(f"DROP VIEW IF EXISTS temp.{_q(name)}")
     for (name,) in cur.execute("SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE ?",
                                [raw_name + "%"]).fetchall():
         cur.execute(f"DROP TABLE IF EXISTS temp.{_q(name)}")
@@ -506,10 +518,11 @@ def _write(cur, prep: _Prepared, user: str) -> int:
     keys = ", ".join(_q(k) for k in spec.key)
     cur.execute(f"INSERT INTO {hist} SELECT t.*, {bid}, 'update' FROM {spec.table} t JOIN {diff} d ON {on} "
                 "WHERE d._op = 'update'")
-    cur.execute(f"INSERT INTO {hist} ({keys}, hist_batch_id, hist_op) SELECT {keys}, {bid}, 'insert' FROM {diff} "
-                "WHERE _op = 'insert'")
     values = prep.present
     has_batch = "batch_id" in table_cols
+    if not has_batch:  # tables with batch_id know their inserted rows by it (see rollback): no copy of a million keys
+        cur.execute(f"INSERT INTO {hist} ({keys}, hist_batch_id, hist_op) SELECT {keys}, {bid}, 'insert' FROM {diff} "
+                    "WHERE _op = 'insert'")
     sets = [f"{_q(c)} = d.{_q(c)}" for c in values] + ([f"batch_id = {bid}"] if has_batch else [])
     if sets:
         cur.execute(f"UPDATE {spec.table} t SET {', '.join(sets)} FROM {diff} d WHERE {on} AND d._op = 'update'")
@@ -584,18 +597,25 @@ def batches(store) -> pd.DataFrame:
 
 
 def blocking_batches(cur, batch_id: int) -> list[int]:
-    """Later committed batches that changed rows this batch changed (they must be rolled back first)."""
+    """Later committed batches that changed rows this batch wrote (they must be rolled back first).
+
+    Tables with a ``batch_id`` column: a later batch that overwrote a row this batch wrote kept the
+    row's image, whose ``batch_id`` is this batch. Passports (no ``batch_id``): rows are matched by key.
+    """
     row = _first(cur.execute("SELECT kind FROM upload_batches WHERE batch_id = ?", [batch_id]).fetchall())
     if row is None:
         raise BatchNotFound(f"no upload batch {batch_id}")
     spec = KINDS[row[0]]
     hist = f"hist_{spec.table}"
-    on = " AND ".join(f"h2.{_q(k)} = h1.{_q(k)}" for k in spec.key)
-    return [r[0] for r in cur.execute(
-        f"SELECT DISTINCT h2.hist_batch_id FROM {hist} h1 JOIN {hist} h2 ON {on} "
-        f"JOIN upload_batches b ON b.batch_id = h2.hist_batch_id "
-        f"WHERE h1.hist_batch_id = ? AND h2.hist_batch_id > ? AND b.status = 'committed' ORDER BY 1",
-        [batch_id, batch_id]).fetchall()]
+    if "batch_id" in _table_columns(cur, spec.table):
+        sql = (f"SELECT DISTINCT h.hist_batch_id FROM {hist} h JOIN upload_batches b ON b.batch_id = h.hist_batch_id "
+               f"WHERE h.batch_id = ? AND h.hist_batch_id > ? AND b.status = 'committed' ORDER BY 1")
+    else:
+        on = " AND ".join(f"h2.{_q(k)} = h1.{_q(k)}" for k in spec.key)
+        sql = (f"SELECT DISTINCT h2.hist_batch_id FROM {hist} h1 JOIN {hist} h2 ON {on} "
+               f"JOIN upload_batches b ON b.batch_id = h2.hist_batch_id "
+               f"WHERE h1.hist_batch_id = ? AND h2.hist_batch_id > ? AND b.status = 'committed' ORDER BY 1")
+    return [r[0] for r in cur.execute(sql, [batch_id, batch_id]).fetchall()]
 
 
 def rollback(store, batch_id: int, user: str = "anonymous") -> dict:
@@ -622,13 +642,19 @@ def rollback(store, batch_id: int, user: str = "anonymous") -> dict:
         hist, table = f"hist_{spec.table}", spec.table
         on = " AND ".join(f"t.{_q(k)} = h.{_q(k)}" for k in spec.key)
         cols = [c for c in _table_columns(cur, table) if c not in spec.key]
-        deleted = cur.execute(f"SELECT count(*) FROM {hist} WHERE hist_batch_id = ? AND hist_op = 'insert'",
-                              [batch_id]).fetchall()[0][0]
+        if "batch_id" in cols:
+            # rows still carrying this batch's id and without a previous image are the rows it inserted
+            # (later batches that overwrote them have been rolled back: blocking_batches saw to that)
+            on_i = " AND ".join(f"i.{_q(k)} = p.{_q(k)}" for k in spec.key)
+            inserted = (f"(SELECT i.* FROM {table} i WHERE i.batch_id = {int(batch_id)} AND NOT EXISTS (SELECT 1 FROM "
+                        f"{hist} p WHERE p.hist_batch_id = {int(batch_id)} AND p.hist_op = 'update' AND {on_i}))")
+        else:
+            inserted = f"(SELECT * FROM {hist} WHERE hist_batch_id = {int(batch_id)} AND hist_op = 'insert')"
+        deleted = cur.execute(f"SELECT count(*) FROM {inserted}").fetchall()[0][0]
         restored = cur.execute(f"SELECT count(*) FROM {hist} WHERE hist_batch_id = ? AND hist_op = 'update'",
                                [batch_id]).fetchall()[0][0]
         try:
-            cur.execute(f"DELETE FROM {table} t USING (SELECT * FROM {hist} WHERE hist_batch_id = {int(batch_id)} "
-                        f"AND hist_op = 'insert') h WHERE {on}")
+            cur.execute(f"DELETE FROM {table} t USING {inserted} h WHERE {on}")
         except duckdb.ConstraintException as e:
             raise RollbackRefused(f"batch {batch_id} cannot be rolled back: rows it added are used elsewhere "
                                   f"({e})") from e

@@ -32,13 +32,15 @@ def norm_header(text: object) -> str:
 
 # -- numbers (SQL) ---------------------------------------------------------
 
-#: Characters removed from numbers: spaces, NBSP, narrow NBSP, thin space, apostrophe (Swiss 1'234).
-_NUM_STRIP = "[ \u00a0\u202f\u2009'']"  # '' is a quote inside SQL
-
-
 def number_clean_sql(col: str) -> str:
-    """Stage 1 of number parsing: trim, Unicode minus -> '-', drop '%' and thousands spaces."""
-    return f"regexp_replace(replace(replace(trim({col}), '\u2212', '-'), '%', ''), '{_NUM_STRIP}', '', 'g')"
+    """Stage 1 of number parsing (of a trimmed cell): Unicode minus -> '-', drop '%', spaces, NBSP, narrow NBSP,
+    thin space and apostrophes (thousands separators). Plain replace() calls: cheaper than a regex or
+    translate() on a million rows."""
+    s = col
+    for ch, to in (("\u2212", "-"), ("%", ""), (" ", ""), ("\u00a0", ""), ("\u202f", ""), ("\u2009", ""),
+                   ("''", "")):
+        s = f"replace({s}, '{ch}', '{to}')"
+    return s
 
 
 def number_from_clean_sql(s: str) -> str:
@@ -46,10 +48,13 @@ def number_from_clean_sql(s: str) -> str:
 
     ``1,234.5`` and ``1.234,5``: the separator that comes last is the decimal one.
     A single comma without a point is a decimal comma (the Russian and Kazakh convention):
-    ``1,234`` is 1.234; several commas (or several points) are thousands separators.
+    ``1,234`` is 1.234; several commas (or several points) must group thousands (``1,234,567``).
+    Anything else that is not a plain finite number (letters, 'nan', 'inf', '1_000') is NULL.
     """
     body = f"""(CASE
-        WHEN {s} LIKE '%,%' AND {s} LIKE '%.%' THEN
+        WHEN NOT regexp_full_match({s}, '[+-]?[0-9.,]*[0-9][0-9.,]*([eE][+-]?[0-9]+)?') THEN NULL
+        WHEN NOT contains({s}, ',') AND NOT contains({s}, '.') THEN {s}
+        WHEN contains({s}, ',') AND contains({s}, '.') THEN
             CASE WHEN strpos(reverse({s}), ',') < strpos(reverse({s}), '.')
                  THEN replace(replace({s}, '.', ''), ',', '.') ELSE replace({s}, ',', '') END
         WHEN length({s}) - length(replace({s}, ',', '')) > 1 THEN
@@ -57,8 +62,7 @@ def number_from_clean_sql(s: str) -> str:
         WHEN length({s}) - length(replace({s}, '.', '')) > 1 THEN
             CASE WHEN regexp_full_match({s}, '[+-]?[0-9]{{1,3}}([.][0-9]{{3}})+') THEN replace({s}, '.', '') END
         ELSE replace({s}, ',', '.') END)"""
-    return (f"(CASE WHEN regexp_full_match({body}, '[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)([eE][+-]?[0-9]+)?') "
-            f"THEN CAST({body} AS DOUBLE) END)")
+    return f"TRY_CAST({body} AS DOUBLE)"
 
 
 def number_sql(col: str) -> str:
@@ -69,7 +73,7 @@ def number_sql(col: str) -> str:
     ``76 952``, a Unicode minus. Blank -> NULL (missing, never zero). One expression for
     tests and small tables; the importer runs the two stages in two projections.
     """
-    return number_from_clean_sql(f"({number_clean_sql(col)})")
+    return number_from_clean_sql(f"({number_clean_sql(f'trim({col})')})")
 
 
 # -- periods ---------------------------------------------------------------

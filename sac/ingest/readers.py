@@ -115,10 +115,11 @@ def read_csv(cur: duckdb.DuckDBPyConnection, data: bytes, table: str, score, pat
         if tmp:
             os.unlink(tmp)
     cols = ", ".join(f"c{i}" for i in range(len(headers)))
-    # rowid follows insertion (= file) order; inside a transaction it starts at a large offset, hence min(rowid)
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE {table} AS SELECT CAST(rowid - (SELECT min(rowid) FROM {table}_src) "
-                f"+ {hi + 2} AS BIGINT) AS _row, {cols} FROM {table}_src")
-    cur.execute(f"DROP TABLE {table}_src")
+    # rowid follows insertion (= file) order; inside a transaction it starts at a large offset, hence min(rowid).
+    # A view, not a copy: a million rows are not materialised twice.
+    base = cur.execute(f"SELECT min(rowid) FROM {table}_src").fetchall()[0][0] or 0
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW {table} AS SELECT CAST(rowid - {base} + {hi + 2} AS BIGINT) AS _row, "
+                f"{cols} FROM {table}_src")
     return RawTable(table, headers, hi + 1)
 
 

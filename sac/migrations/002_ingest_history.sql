@@ -2,9 +2,11 @@
 --
 -- One history table per importable table, with the same columns as the table plus:
 --   hist_batch_id  the upload batch that changed the row;
---   hist_op        'insert' (the row did not exist before the batch: only the key columns are kept,
---                  and rollback deletes the row) or 'update' (the full previous image, batch_id
---                  included, which rollback puts back).
+--   hist_op        'update': the full previous image, batch_id included, which rollback puts back;
+--                  'insert': the row did not exist before the batch (only the key columns are kept,
+--                  rollback deletes the row). Only for indicators, which has no batch_id column: in
+--                  the other tables the rows a batch inserted are those with its batch_id and no
+--                  'update' image of it, so a million inserted rows need no million history rows.
 -- Rows a batch left unchanged are not written and leave no history.
 CREATE TABLE hist_indicator_values AS SELECT * FROM indicator_values WITH NO DATA;
 ALTER TABLE hist_indicator_values ADD COLUMN hist_batch_id BIGINT;
