@@ -1,0 +1,105 @@
+"""Concurrent uploads: writers in one process serialise, another process waits then fails with StoreBusy,
+readers keep reading during a long import and never see half of it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from sac.ingest import batches, import_file
+from sac.store import Store
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.fixture
+def store(tmp_path):
+    s = Store(tmp_path / "sac.duckdb")
+    with s.write() as cur:
+        cur.execute("INSERT INTO indicators (indicator_id, name_en, name_ru, name_kk, periodicity) "
+                    "SELECT 'IND-' || CAST(i AS VARCHAR), 'x', 'x', 'x', 'month' FROM range(50) t(i)")
+    yield s
+    s.close()
+
+
+def _csv(path: Path, rows: int, doc: str = "D") -> Path:
+    regions = [r[0] for r in duckdb.sql(
+        f"SELECT kato FROM read_csv('{ROOT / 'sac/reference/regions.csv'}', all_varchar = true)").fetchall()]
+    duckdb.execute(f"""COPY (SELECT 'IND-' || CAST(i % 50 AS VARCHAR) AS indicator, r.kato AS region,
+                        CAST(2000 + m // 12 AS VARCHAR) || '-' || lpad(CAST(m % 12 + 1 AS VARCHAR), 2, '0') AS period,
+                        '{doc}' || CAST(i // 50 AS VARCHAR) AS document, replace(CAST(i * 0.5 AS VARCHAR), '.', ',') AS fact
+                        FROM range({-(-rows // (20 * 600))}) a(i), (SELECT unnest(?) AS kato) r, range(600) b(m)
+                        LIMIT {rows}) TO '{path}' (HEADER, DELIMITER ';')""", [regions])
+    return path
+
+
+def test_two_threads_committing_at_once_both_land(store, tmp_path):
+    files = [_csv(tmp_path / "a.csv", 3000, "A"), _csv(tmp_path / "b.csv", 3000, "B")]
+    version = store.data_version()
+    barrier = threading.Barrier(2)
+    reports = []
+
+    def upload(p):
+        barrier.wait()
+        reports.append(import_file(store, p, "indicator_values", dry_run=False, user=p.stem))
+
+    threads = [threading.Thread(target=upload, args=(p,)) for p in files]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(r.status for r in reports) == ["committed", "committed"]
+    assert sorted(r.batch_id for r in reports) == [1, 2]
+    assert store.scalar("SELECT count(*) FROM indicator_values") == 6000
+    assert store.df("SELECT batch_id, count(*) AS n FROM indicator_values GROUP BY 1 ORDER BY 1")["n"].tolist() == [
+        3000, 3000]
+    assert store.data_version() == version + 2
+    assert sorted(batches(store)["uploaded_by"]) == ["a", "b"]
+
+
+def test_second_process_waits_then_fails_busy_and_file_is_intact(store, tmp_path):
+    p = _csv(tmp_path / "a.csv", 100)
+    import_file(store, p, "indicator_values", dry_run=False)
+    q = _csv(tmp_path / "b.csv", 100, "B")
+    env = dict(os.environ, SAC_DB_PATH=str(store.path), SAC_LOCK_TIMEOUT="1", PYTHONPATH=str(ROOT))
+    t0 = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "sac", "import", str(q), "--kind", "indicator_values"],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    waited = time.monotonic() - t0
+    assert proc.returncode == 3, proc.stderr
+    assert "in use by another SAC process" in proc.stderr and waited >= 1.0
+    assert store.scalar("SELECT count(*) FROM indicator_values") == 100
+    path = store.path
+    store.close()
+    with Store(path) as again:
+        assert again.scalar("SELECT count(*) FROM indicator_values") == 100
+        assert len(batches(again)) == 1
+
+
+def test_readers_keep_reading_during_a_long_import(store, tmp_path):
+    p = _csv(tmp_path / "big.csv", 150_000)
+    before = store.scalar("SELECT count(*) FROM indicator_values")
+    done = threading.Event()
+    seen: list[int] = []
+
+    def read():
+        while not done.is_set():
+            seen.append(store.scalar("SELECT count(*) FROM indicator_values"))
+            time.sleep(0.01)
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    rep = import_file(store, p, "indicator_values", dry_run=False)
+    reads_during = len(seen)
+    done.set()
+    reader.join()
+    assert rep.status == "committed" and rep.inserted == 150_000
+    assert reads_during >= 3                          # the reader was not blocked by the import
+    assert set(seen) <= {before, before + 150_000}    # and never saw half of it
