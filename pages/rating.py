@@ -75,28 +75,27 @@ st.caption(tr("rating.compared_with", period=prev) if prev else tr("rating.no_pr
 
 # -- the table --------------------------------------------------------------------------------------------------
 st.subheader(tr("rating.table_title"))
-display = pd.DataFrame({
+export = pd.DataFrame({
     tr("rating.col_rank"): rated["rank_label"].astype(str),
     tr("rating.col_region"): rated[name_col],
     tr("rating.col_score"): rated["score_rounded"].astype("float64"),
-    tr("rating.col_coverage"): rated["coverage_pct"].astype("float64"),
+    tr("rating.col_coverage"): rated["coverage_pct"].astype("float64").round(1),
     tr("rating.col_movement"): rated["movement_arrow"],
     tr("rating.col_prev_rank"): rated["rank_prev"],
     tr("rating.col_band"): rated["band"],
     tr("rating.col_indicators"): rated["n_indicators"],
 }).reset_index(drop=True)
-event = st.dataframe(
-    display, key="rating_table", hide_index=True, on_select="rerun", selection_mode="single-row",
-    width="stretch",
-    column_config={
-        tr("rating.col_score"): st.column_config.NumberColumn(format="%.1f"),
-        tr("rating.col_coverage"): st.column_config.ProgressColumn(format="%.1f%%", min_value=0, max_value=100),
-        tr("rating.col_prev_rank"): st.column_config.NumberColumn(format="%d"),
-    },
-)
+# on screen every number is written in the reader's language (1 234,5 / 98,2%); the download keeps numbers
+display = export.assign(**{
+    tr("rating.col_score"): rated["score_rounded"].map(lambda x: lang.num(x, 1)).to_numpy(),
+    tr("rating.col_coverage"): rated["coverage_pct"].map(lang.pct).to_numpy(),
+    tr("rating.col_prev_rank"): rated["rank_prev"].map(lambda x: "—" if pd.isna(x) else str(int(x))).to_numpy(),
+})
+event = st.dataframe(display, key="rating_table", hide_index=True, on_select="rerun", selection_mode="single-row",
+                     width="stretch")
 if can_open(user, REGION_PAGE):
     st.caption(tr("rating.table_help"))
-widgets.download_table(display, f"rating_{period}_{chosen_set}_{kind}_{agg}", key="rating_dl",
+widgets.download_table(export, f"rating_{period}_{chosen_set}_{kind}_{agg}", key="rating_dl",
                        title=f"{tr('rating.title')} — {period}",
                        note=tr("common.methodology_version", version=version))
 
@@ -125,7 +124,7 @@ if pairs.empty:
     st.success(tr("rating.all_apart"), icon=":material/check_circle:")
 else:
     st.warning(tr("rating.n_not_apart", n=len(pairs)), icon=":material/compare_arrows:")
-    with st.expander(tr("rating.n_not_apart", n=len(pairs)), expanded=len(pairs) <= 5):
+    with st.expander(tr("rating.show_pairs"), expanded=len(pairs) <= 5):
         st.markdown("\n".join(
             "- " + tr("rating.not_apart_item", a=r.name_a, b=r.name_b, rank_a=r.rank_a, rank_b=r.rank_b,
                       band_a=r.band_a, band_b=r.band_b)
@@ -140,36 +139,37 @@ if not_rated.empty:
 else:
     nr = pd.DataFrame({
         tr("rating.col_region"): not_rated[name_col],
-        tr("rating.col_coverage"): not_rated["coverage_pct"].astype("float64"),
+        tr("rating.col_coverage"): not_rated["coverage_pct"].astype("float64").round(1),
         tr("rating.col_indicators"): not_rated["n_indicators"],
     }).reset_index(drop=True)
-    st.dataframe(nr, hide_index=True, key="rating_not_rated", column_config={
-        tr("rating.col_coverage"): st.column_config.NumberColumn(format="%.1f%%")})
+    st.dataframe(nr.assign(**{tr("rating.col_coverage"): not_rated["coverage_pct"].map(lang.pct).to_numpy()}),
+                 hide_index=True, key="rating_not_rated")
     widgets.download_table(nr, f"rating_not_rated_{period}", key="rating_nr_dl")
 
 # -- map and dots -----------------------------------------------------------------------------------------------
-m1, m2 = st.columns(2)
-with m1:
-    st.subheader(tr("rating.map_title"))
-    map_df = shown.assign(kato=shown["unit_code"].astype(str), score_map=shown["score"].where(shown["rated"]))
-    fig_map = charts.tile_map(map_df, "score_map", kato_col="kato", lang=code, colorbar_title=tr("rating.col_score"),
-                              no_data_text=tr("rating.chart_no_data"), height=440)
-    map_event = widgets.chart(fig_map, f"rating_map_{period}", key="rating_map", on_select="rerun",
-                              selection_mode="points")
-    points = list(getattr(getattr(map_event, "selection", None), "points", []) or [])
-    if points and may_open_profile:
-        custom = points[0].get("customdata") if isinstance(points[0], dict) else None
-        if custom:
-            st.switch_page(REGION_PAGE, query_params={"region": str(custom[0]), "period": period})
-with m2:
-    st.subheader(tr("rating.dots_title"))
-    dots = shown.assign(unit_name=shown[name_col], score=shown["score"].where(shown["rated"]),
-                        rank_p05=shown["rank_p05"].astype("Float64"), rank_p95=shown["rank_p95"].astype("Float64"))
-    labels = {k: tr(f"rating.chart_{k}") for k in ("score", "rank_band", "rank", "median_rank", "band", "coverage")}
-    labels["not_rated"] = tr("rating.not_rated_title")
-    fig_dots = charts.rating_dots(dots[["unit_name", "score", "rank", "rank_label", "rank_p05", "rank_p95",
-                                        "rank_median", "coverage"]], lang=code, labels=labels)
-    widgets.chart(fig_dots, f"rating_scores_{period}", key="rating_dots")
+st.subheader(tr("rating.map_title"))
+st.caption(tr("rating.map_note"))
+map_df = shown.assign(kato=shown["unit_code"].astype(str), score_map=shown["score_rounded"].where(shown["rated"]),
+                      colour=shown["position"])
+fig_map = charts.tile_map(map_df, "score_map", kato_col="kato", score_col="colour", lang=code,
+                          colorbar_title=tr("rating.map_colour"), no_data_text=tr("rating.chart_no_data"),
+                          height=460)
+map_event = widgets.chart(fig_map, f"rating_map_{period}", key="rating_map", on_select="rerun",
+                          selection_mode="points")
+points = list(getattr(getattr(map_event, "selection", None), "points", []) or [])
+if points and may_open_profile:
+    custom = points[0].get("customdata") if isinstance(points[0], dict) else None
+    if custom:
+        st.switch_page(REGION_PAGE, query_params={"region": str(custom[0]), "period": period})
+
+st.subheader(tr("rating.dots_title"))
+dots = shown.assign(unit_name=shown[name_col], score=shown["score"].where(shown["rated"]),
+                    rank_p05=shown["rank_p05"].astype("Float64"), rank_p95=shown["rank_p95"].astype("Float64"))
+labels = {k: tr(f"rating.chart_{k}") for k in ("score", "rank_band", "rank", "median_rank", "band", "coverage")}
+labels["not_rated"] = tr("rating.not_rated_title")
+fig_dots = charts.rating_dots(dots[["unit_name", "score", "rank", "rank_label", "rank_p05", "rank_p95",
+                                    "rank_median", "coverage"]], lang=code, labels=labels)
+widgets.chart(fig_dots, f"rating_scores_{period}", key="rating_dots")
 
 # -- rank history -----------------------------------------------------------------------------------------------
 st.subheader(tr("rating.history_title"))

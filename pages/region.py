@@ -57,8 +57,9 @@ if len(me) and bool(me["rated"].iloc[0]):
     mv = me["movement"].iloc[0]
     c1.metric(tr("region.m_rank"), tr("region.m_rank_value", rank=me["rank_label"].iloc[0],
                                       n=int(rating["rated"].sum())),
-              delta=None if pd.isna(mv) else tr("region.rank_delta", n=f"{int(mv):+d}"),
-              delta_color="normal" if pd.notna(mv) and int(mv) != 0 else "off")
+              delta=None if pd.isna(mv) else f"{int(mv):+d}",
+              delta_arrow="off" if pd.isna(mv) or int(mv) == 0 else ("up" if int(mv) > 0 else "down"),
+              delta_color="normal" if pd.notna(mv) and int(mv) != 0 else "off", help=tr("region.rank_delta_help"))
     c2.metric(tr("region.m_score"), lang.num(me["score_rounded"].iloc[0], 1))
 else:
     c1.metric(tr("region.m_rank"), tr("region.m_not_rated"))
@@ -90,7 +91,7 @@ else:
     period_txt = indicators["period"].astype(str).where(~indicators["ytd"].fillna(False).astype(bool),
                                                         indicators["period"].astype(str) + " (" +
                                                         tr("region.ytd_note") + ")")
-    table = pd.DataFrame({
+    export = pd.DataFrame({
         tr("region.col_indicator"): indicators[name_col],
         tr("region.col_unit"): indicators["unit_of_measure"].fillna(""),
         tr("region.col_direction"): indicators["direction"].map(
@@ -101,16 +102,19 @@ else:
         tr("region.col_achievement"): (100.0 * indicators["ratio"].astype("float64")),
         tr("region.col_status"): status,
         tr("region.col_rank_among"): place,
-        tr("region.col_trend"): indicators["trend"],
     })
+    # on screen numbers are written in the reader's language and missing is a dash; the download keeps numbers
+    table = export.assign(**{
+        tr("region.col_plan"): indicators["plan"].map(lambda x: lang.num(x, 2)).to_numpy(),
+        tr("region.col_fact"): indicators["fact"].map(lambda x: lang.num(x, 2)).to_numpy(),
+        tr("region.col_achievement"): (100.0 * indicators["ratio"].astype("float64")).map(lang.pct).to_numpy(),
+    })
+    table[tr("region.col_trend")] = indicators["trend"].to_numpy()
     st.dataframe(table, hide_index=True, width="stretch", key="region_indicators", column_config={
-        tr("region.col_plan"): st.column_config.NumberColumn(format="localized"),
-        tr("region.col_fact"): st.column_config.NumberColumn(format="localized"),
-        tr("region.col_achievement"): st.column_config.NumberColumn(format="%.1f%%"),
         tr("region.col_trend"): st.column_config.LineChartColumn(),
     })
     st.caption(tr("region.indicators_note"))
-    widgets.download_table(table.drop(columns=[tr("region.col_trend")]), f"region_{kato}_{period}_indicators",
+    widgets.download_table(export, f"region_{kato}_{period}_indicators",
                            key="region_ind_dl", title=f"{names[kato]} — {period}")
 
     best, worst = views.strongest_weakest(indicators)
@@ -140,16 +144,18 @@ else:
         fig.update_yaxes(range=[20.5, 0.5])
         widgets.chart(fig, f"region_{kato}_rank_history", key="region_history")
     with h2:
+        mine = mine.sort_values("period", ascending=False)
         ht = pd.DataFrame({
             tr("region.col_rating_period"): mine["period"],
             tr("region.col_rank"): mine["rank_label"].fillna(tr("region.m_not_rated")),
             tr("region.col_score"): mine["score_rounded"].astype("float64"),
-            tr("region.col_coverage"): 100.0 * mine["coverage"].astype("float64"),
-        }).sort_values(tr("region.col_rating_period"), ascending=False)
-        st.dataframe(ht, hide_index=True, key="region_history_table", column_config={
-            tr("region.col_score"): st.column_config.NumberColumn(format="%.1f"),
-            tr("region.col_coverage"): st.column_config.NumberColumn(format="%.1f%%")})
-        widgets.download_table(ht, f"region_{kato}_rank_history", key="region_hist_dl")
+            tr("region.col_coverage"): (100.0 * mine["coverage"].astype("float64")).round(1),
+        })
+        st.dataframe(ht.assign(**{
+            tr("region.col_score"): mine["score_rounded"].map(lambda x: lang.num(x, 1)).to_numpy(),
+            tr("region.col_coverage"): (100.0 * mine["coverage"].astype("float64")).map(lang.pct).to_numpy(),
+        }), hide_index=True, key="region_history_table")
+    widgets.download_table(ht, f"region_{kato}_rank_history", key="region_hist_dl")
 if can_open(user, "pages/rating.py"):
     st.page_link("pages/rating.py", label=tr("region.open_rating"), icon=":material/leaderboard:",
                  query_params={"period": period})
@@ -172,10 +178,12 @@ else:
         tr("region.col_execution"): budget["execution_pct"].astype("float64"),
         tr("region.col_unspent"): budget["unspent"].astype("float64"),
     })
-    money = st.column_config.NumberColumn(format="localized")
-    st.dataframe(bt, hide_index=True, width="stretch", key="region_budget_table", column_config={
-        tr("region.col_budget_plan"): money, tr("region.col_allocated"): money, tr("region.col_spent"): money,
-        tr("region.col_unspent"): money, tr("region.col_execution"): st.column_config.NumberColumn(format="%.1f%%")})
+    money_cols = ("plan", "allocated", "spent", "unspent")
+    money_names = ("col_budget_plan", "col_allocated", "col_spent", "col_unspent")
+    st.dataframe(bt.assign(**{tr(f"region.{n}"): budget[c].map(lambda x: lang.num(x, 1)).to_numpy()
+                              for c, n in zip(money_cols, money_names, strict=True)},
+                           **{tr("region.col_execution"): budget["execution_pct"].map(lang.pct).to_numpy()}),
+                 hide_index=True, width="stretch", key="region_budget_table")
     widgets.download_table(bt, f"region_{kato}_budget", key="region_budget_dl")
 
 # -- projects ---------------------------------------------------------------------------------------------------
@@ -197,11 +205,13 @@ else:
         tr("region.col_budget"): projects["budget"].astype("float64"),
         tr("region.col_cost"): projects["cost"].astype("float64"),
     })
-    money = st.column_config.NumberColumn(format="localized")
-    st.dataframe(pt, hide_index=True, width="stretch", key="region_projects", column_config={
-        tr("region.col_complete"): st.column_config.NumberColumn(format="%.0f%%"),
-        tr("region.col_slip"): st.column_config.NumberColumn(format="%d"),
-        tr("region.col_budget"): money, tr("region.col_cost"): money})
+    st.dataframe(pt.assign(**{
+        tr("region.col_complete"): (100.0 * projects["percent_complete"].astype("float64")).map(
+            lambda x: lang.pct(x, 0)).to_numpy(),
+        tr("region.col_slip"): projects["slip_days"].map(lambda x: lang.num(x, 0)).to_numpy(),
+        tr("region.col_budget"): projects["budget"].map(lambda x: lang.num(x, 1)).to_numpy(),
+        tr("region.col_cost"): projects["cost"].map(lambda x: lang.num(x, 1)).to_numpy(),
+    }), hide_index=True, width="stretch", key="region_projects")
     widgets.download_table(pt, f"region_{kato}_projects", key="region_projects_dl")
     tl = projects.assign(name=pname)
     labels = {"planned": tr("region.timeline_planned"), "forecast": tr("region.timeline_forecast"),

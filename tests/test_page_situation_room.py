@@ -100,7 +100,7 @@ def test_leaders_and_laggards_name_the_rating(app_env, demo_store):
     rating = rating_views.rating_table(demo_store, period)
     leader = rating[rating["rated"]].iloc[0]
     text = "\n".join(m.value for m in at.markdown)
-    assert f"{leader['rank_label']}. {leader['name_en']}" in text
+    assert f"{leader['name_en']} — " in text and f"(rank {leader['rank_label']})" in text
     assert any(pl.proto.page.endswith("rating") for pl in at.get("page_link"))
 
 

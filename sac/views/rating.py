@@ -103,7 +103,7 @@ def rating_table(store, period: str | None = None, indicator_set: str = ALL, *, 
     rank_p05, rank_p95, band_widened, overlaps_with, kind, aggregation, normalisation,
     methodology_version, rank_prev, movement, name_en, name_ru, name_kk) plus
     ``iso`` ('KZ-75'), ``region_kind`` ('region' | 'city'), ``movement_arrow`` (see
-    :func:`movement_arrow`), ``band`` ('2–5'), ``coverage_pct`` (100 * coverage).
+    :func:`movement_arrow`), ``band`` ('2–5'), ``coverage_pct`` (100 * coverage), ``position`` (:func:`position`).
     Rated units first by rank, then the units not rated.
     """
     node = None if indicator_set in (None, ALL) else str(indicator_set)
@@ -115,7 +115,23 @@ def rating_table(store, period: str | None = None, indicator_set: str = ALL, *, 
     out["movement_arrow"] = movement_arrow(out["movement"], out["rank_prev"])
     out["band"] = band_text(out["rank_p05"], out["rank_p95"])
     out["coverage_pct"] = 100.0 * out["coverage"].astype("float64")
+    out["position"] = position(out["rank"], out["rated"])
     return out
+
+
+def position(rank: pd.Series, rated: pd.Series) -> pd.Series:
+    """Place among the rated units on a 0-100 scale: 100 = first, 0 = last (for colouring a map).
+
+    ``100 * (n - rank) / (n - 1)`` with n the number of rated units (100 when only one is rated);
+    NaN for units not rated. Scores of the regions often sit within a few points of each other,
+    so a map coloured by the score itself would show one shade; the place separates them.
+    """
+    r = pd.to_numeric(pd.Series(rank), errors="coerce").astype("float64")
+    ok = pd.Series(rated).astype(bool).to_numpy()
+    n = int(ok.sum())
+    if n <= 1:
+        return pd.Series(np.where(ok, 100.0, np.nan), index=r.index)
+    return pd.Series(np.where(ok, 100.0 * (n - r) / (n - 1), np.nan), index=r.index)
 
 
 def not_clearly_apart(table: pd.DataFrame, name_col: str = "name_en") -> pd.DataFrame:
