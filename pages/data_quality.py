@@ -62,14 +62,10 @@ with tabs[0]:
             m[1].metric(tr("data_quality.m_timeliness"),
                         share(tot["on_time"] / tot["with_upload_time"] if tot["with_upload_time"] else None))
             m[2].metric(tr("data_quality.m_missing"), lang.num(tot["expected"] - tot["reported"]))
-            left, right = st.columns([2, 3])
-            with left:
-                fig = charts.tile_map(rep.assign(score=100 * rep["completeness"]), "score", kato_col="unit_code",
-                                      lang=L, value_suffix="%", title=tr("data_quality.map_title", period=period),
-                                      colorbar_title="%", no_data_text=charts.rag_label("grey",
-                                                                                        tr("data_quality.no_data")),
-                                      height=440)
-                widgets.chart(fig, f"reporting_completeness_{period}", key="rep_map")
+            fig = charts.tile_map(rep.assign(score=100 * rep["completeness"]), "score", kato_col="unit_code",
+                                  lang=L, value_suffix="%", title=tr("data_quality.map_title", period=period),
+                                  colorbar_title="%", no_data_text=tr("data_quality.no_data"), height=480)
+            widgets.chart(fig, f"reporting_completeness_{period}", key="rep_map")
             t = pd.DataFrame({tr("data_quality.col_region"): rep["unit_" + NAME],
                               tr("data_quality.col_office"): rep["office_" + NAME],
                               tr("data_quality.col_expected"): rep["expected"],
@@ -78,13 +74,12 @@ with tabs[0]:
                               tr("data_quality.col_on_time"): rep["on_time"],
                               tr("data_quality.col_timeliness"): 100 * rep["timeliness"],
                               tr("data_quality.col_last_upload"): rep["last_upload"]})
-            with right:
-                shown = t.copy()
-                for col in (tr("data_quality.col_completeness"), tr("data_quality.col_timeliness")):
-                    shown[col] = shown[col].map(lang.pct)
-                shown[tr("data_quality.col_last_upload")] = shown[tr("data_quality.col_last_upload")].map(
-                    lambda d: lang.date(d) if pd.notna(d) else "—")
-                st.dataframe(shown, hide_index=True, width="stretch", height=440)
+            shown = t.copy()
+            for col in (tr("data_quality.col_completeness"), tr("data_quality.col_timeliness")):
+                shown[col] = shown[col].map(lang.pct)
+            shown[tr("data_quality.col_last_upload")] = shown[tr("data_quality.col_last_upload")].map(
+                lambda d: lang.date(d) if pd.notna(d) else "—")
+            st.dataframe(shown, hide_index=True, width="stretch")
             widgets.download_table(t, f"reporting_{period}_regions", key="dl_rep")
         else:
             t = pd.DataFrame({tr("data_quality.col_office"): rep["office_" + NAME].where(

@@ -92,13 +92,12 @@ if project_id:
         else:
             p = one.iloc[0]
             st.subheader(f"{p['project_id']} — {p[NAME]}")
-            c = st.columns(4)
-            c[0].metric(tr("projects.col_status_computed"), rag_text(p["status_computed"]))
-            c[1].metric(tr("projects.col_status_reported"), rag_text(p["status_reported"])
-                        if pd.notna(p["status_reported"]) else "—")
-            c[2].metric(tr("projects.col_slip"), lang.num(p["slip_days"], 0, tr("projects.days")))
-            c[3].metric(tr("projects.col_budget_var"), lang.pct(p["budget_variance_pct"]))
-            c = st.columns(4)
+            st.markdown(f"**{tr('projects.col_status_computed')}:** {rag_text(p['status_computed'])}  \n"
+                        f"**{tr('projects.col_status_reported')}:** "
+                        f"{rag_text(p['status_reported']) if pd.notna(p['status_reported']) else '—'}")
+            c = st.columns(6)
+            c[4].metric(tr("projects.slip"), lang.num(p["slip_days"], 0, tr("projects.days")))
+            c[5].metric(tr("projects.col_budget_var"), lang.pct(p["budget_variance_pct"]))
             c[0].metric("SPI", lang.num(p["SPI"], 2))
             c[1].metric("CPI", lang.num(p["CPI"], 2))
             c[2].metric(tr("projects.col_complete"), lang.pct(100 * p["percent_complete"]))
@@ -174,14 +173,12 @@ with tabs[1]:
     if rat.empty:
         widgets.empty_state(tr("projects.what_projects"))
     else:
-        cols = st.columns(2)
-        for i, r in enumerate(v.RATIOS):
+        for r in v.RATIOS:
             part = rat[rat["ratio"] == r]
-            label = (part["key"] + " " + part[NAME]) if by != "region" else part[NAME]
-            fig = charts.ratio_bars(part.assign(group=label.str.slice(0, 60), ratio=part["share"]), lang=L,
+            label = v.short_label(part["key"], part[NAME], 56) if by != "region" else part[NAME]
+            fig = charts.ratio_bars(part.assign(group=label, ratio=part["share"]), lang=L,
                                     labels={"no_data": tr("projects.no_data")}, title=tr("projects.ratio_" + r))
-            with cols[i % 2]:
-                widgets.chart(fig, f"projects_para64_{r}_{by}", key=f"ratio_{r}")
+            widgets.chart(fig, f"projects_para64_{r}_{by}", key=f"ratio_{r}")
         t = pd.DataFrame({tr("projects.col_group"): rat["key"], tr("projects.col_name"): rat[NAME],
                           tr("projects.col_ratio"): rat["ratio"].map(lambda r: tr("projects.ratio_" + r)),
                           tr("projects.col_num"): rat["numerator"], tr("projects.col_den"): rat["denominator"],
