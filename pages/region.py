@@ -111,7 +111,9 @@ else:
     })
     table[tr("region.col_trend")] = indicators["trend"].to_numpy()
     st.dataframe(table, hide_index=True, width="stretch", key="region_indicators", column_config={
-        tr("region.col_trend"): st.column_config.LineChartColumn(),
+        tr("region.col_indicator"): st.column_config.TextColumn(width="medium"),
+        tr("region.col_unit"): st.column_config.TextColumn(width="small"),
+        tr("region.col_trend"): st.column_config.LineChartColumn(width="small"),
     })
     st.caption(tr("region.indicators_note"))
     widgets.download_table(export, f"region_{kato}_{period}_indicators",
