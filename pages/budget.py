@@ -37,8 +37,10 @@ method = current(cache.store())
 cfg = method.config["budget"]
 
 
-def _money(x) -> str:
-    return lang.num(x, 1, MLN)
+def _short(name: str, n: int = 34) -> str:
+    """A chart label that leaves the bars room; the full name is in the table below."""
+    return name if len(name) <= n else name[: n - 1].rstrip() + "…"
+
 
 
 def _pct(x) -> str:
@@ -67,11 +69,11 @@ if tot.empty:
     st.stop()
 t0 = tot.iloc[0]
 m = st.columns(5)
-m[0].metric(tr("budget.m_plan"), _money(t0["plan"]))
-m[1].metric(tr("budget.m_allocated"), _money(t0["allocated"]))
-m[2].metric(tr("budget.m_spent"), _money(t0["spent"]))
+m[0].metric(f'{tr("budget.m_plan")}, {MLN}', lang.num(t0["plan"], 0))
+m[1].metric(f'{tr("budget.m_allocated")}, {MLN}', lang.num(t0["allocated"], 0))
+m[2].metric(f'{tr("budget.m_spent")}, {MLN}', lang.num(t0["spent"], 0))
 m[3].metric(tr("budget.m_execution"), _pct(t0["execution"]))
-m[4].metric(tr("budget.m_unspent"), _money(t0["unspent"]))
+m[4].metric(f'{tr("budget.m_unspent")}, {MLN}', lang.num(t0["unspent"], 0))
 latest = t0["latest_period"]
 if isinstance(latest, str) and latest != str(year) and not latest.endswith(("-12", "-Q4")):
     st.caption(tr("budget.ytd_note", year=year, period=latest))
@@ -111,7 +113,7 @@ with left:
     if by_program.empty:
         widgets.empty_state(tr("budget.what_budget_year", year=year))
     else:
-        fig = charts.execution_bars(by_program.assign(name=by_program["key"] + " " + by_program[NAME]),
+        fig = charts.execution_bars(by_program.assign(name=by_program["key"] + " " + by_program[NAME].map(_short)),
                                     lang=L, labels=labels)
         widgets.chart(fig, f"budget_execution_programs_{year}", key="exec_programs")
         _show(_exec_table(by_program, tr("budget.col_code")), f"budget_programs_{year}", "dl_programs")
@@ -134,7 +136,7 @@ else:
     if cum["program_code"].nunique() > 6:  # too many lines to read: the chosen programs together
         cum = cache.call(v.cumulative_by_month, year, program, units, True).assign(label=tr("budget.all_programs"))
     else:
-        cum = cum.assign(label=cum["program_code"] + " " + cum["program_code"].map(prog_name).fillna(""))
+        cum = cum.assign(label=cum["program_code"] + " " + cum["program_code"].map(prog_name).fillna("").map(_short))
     fig = charts.cumulative_execution(cum, program_col="label", lang=L, labels=labels,
                                       month_names=tr("budget.months").split(","))
     widgets.chart(fig, f"budget_cumulative_{year}", key="cumulative")
@@ -151,7 +153,7 @@ if spikes.empty:
     widgets.empty_state(tr("budget.what_monthly", year=year))
 else:
     sp = spikes.sort_values("q4_share", ascending=False, na_position="last")
-    fig = charts.spike_bars(sp.assign(program=sp["program_code"] + " " + sp["program_code"].map(prog_name).fillna("")),
+    fig = charts.spike_bars(sp.assign(program=sp["program_code"] + " " + sp["program_code"].map(prog_name).fillna("").map(_short)),
                             threshold=thr, lang=L, labels=labels)
     widgets.chart(fig, f"budget_spikes_{year}", key="spikes")
     t = sp.assign(name=sp["program_code"].map(prog_name), q4_share=100 * sp["q4_share"],

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from test_pages import open_page
+from streamlit.testing.v1 import AppTest
+from test_pages import ADMIN, ROOT
 
 from sac.auth import User
 from sac.charts import RAG_ICONS
@@ -12,6 +13,17 @@ from sac.metrics import goalmap
 from sac.views import indicators as views
 
 PAGE = "pages/indicators.py"
+
+
+def open_page(path: str, lang: str = "en", user: User = ADMIN, params: dict | None = None) -> AppTest:
+    """Open ``path`` directly (not after the default page), signed in as ``user``, with URL ``params``."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["sac_user"] = user
+    at.session_state["sac_lang"] = lang
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    at.switch_page(path)
+    return at.run()
 
 
 # -- pure helpers -------------------------------------------------------------------------------------------------
