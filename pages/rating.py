@@ -36,20 +36,18 @@ for alias in ("node", "program"):
         st.query_params["set"] = st.query_params[alias]
 
 
-def _set_label(c: str) -> str:
-    if c == views.ALL:
-        return tr("rating.set_all")
-    return tr(f"rating.set_{set_levels[c]}", name=set_names[c])
-
-
+# labels fixed at this run's language (a format_func may be called outside the script run)
+set_labels = {c: tr("rating.set_all") if c == views.ALL else tr(f"rating.set_{set_levels[c]}", name=set_names[c])
+              for c in sets["code"]}
+kind_labels = {k: tr(f"rating.kind_{k}") for k in views.KINDS}
+agg_labels = {a: tr(f"rating.agg_{a}") for a in views.AGGREGATIONS}
 f1, f2, f3, f4 = st.columns([1, 3, 2, 2])
 period = widgets.select(tr("rating.period"), periods, "period", container=f1)
 chosen_set = widgets.select(tr("rating.indicator_set"), list(sets["code"]), "set", default=views.ALL,
-                            format_func=_set_label, container=f2)
-kind = widgets.radio(tr("rating.kind"), views.KINDS, "kind", format_func=lambda k: tr(f"rating.kind_{k}"),
-                     container=f3)
-agg = widgets.radio(tr("rating.aggregation"), views.AGGREGATIONS, "agg",
-                    format_func=lambda a: tr(f"rating.agg_{a}"), container=f4)
+                            format_func=set_labels.get, container=f2)
+kind = widgets.radio(tr("rating.kind"), views.KINDS, "kind", format_func=kind_labels.get, container=f3)
+agg = widgets.radio(tr("rating.aggregation"), views.AGGREGATIONS, "agg", format_func=agg_labels.get,
+                    container=f4)
 
 table = cache.call(views.rating_table, period, chosen_set, kind=kind, aggregation=agg)
 if table.empty or not table["rated"].any() and table["n_in_play"].max() == 0:

@@ -134,8 +134,9 @@ counts = views.exception_counts(exc)
 kinds = ["all"] + [k for k in exc_metrics.KINDS if k in set(counts["kind"])]
 c1, c2 = st.columns([1, 2])
 with c1:
-    show = widgets.select(tr("situation.kind_filter"), kinds, "show",
-                          format_func=lambda k: tr(f"situation.kind_{k}"))
+    # labels fixed at this run's language: format_func may be called outside the script run
+    kind_labels = {k: tr(f"situation.kind_{k}") for k in kinds}
+    show = widgets.select(tr("situation.kind_filter"), kinds, "show", format_func=kind_labels.get)
 with c2:
     ct = pd.DataFrame({
         tr("situation.col_kind"): counts["kind"].map(lambda k: tr(f"situation.kind_{k}")),
