@@ -1,0 +1,139 @@
+"""Data quality page (issue 4, page 7) on the demo, and its view helpers (sac.views.data_quality)."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+from test_pages import open_page
+
+from sac.auth import User
+from sac.metrics import quality
+from sac.views import data_quality as views
+
+PAGE = "pages/data_quality.py"
+OFFICE = User(username="po", display_name="PO Almaty", role="project_office", units=frozenset({"75"}))
+
+
+# -- pure helpers -------------------------------------------------------------------------------------------------
+
+def test_rollup_reporting_sums_counts_and_recomputes_shares():
+    df = pd.DataFrame({"office_id": ["A", "A", "B"], "unit_code": ["1", "2", "3"], "period": ["2025"] * 3,
+                       "expected": [10, 0, 4], "reported": [8, 0, 4], "with_upload_time": [8, 0, 0],
+                       "on_time": [2, 0, 0]})
+    got = views.rollup_reporting(df, "office_id").set_index("office_id")
+    assert got.loc["A", "completeness"] == pytest.approx(0.8)   # 8/10, not the mean of 0.8 and NaN
+    assert got.loc["A", "timeliness"] == pytest.approx(0.25)
+    assert got.loc["A", "n_units"] == 2
+    assert pd.isna(got.loc["B", "timeliness"])                  # no upload time known: no data, not 0%
+
+
+def test_wrong_way_summary_counts_units_per_document():
+    df = pd.DataFrame({"indicator_id": ["POV"] * 3 + ["INF"], "source_document": ["D1", "D1", "D2", "D1"],
+                       "unit_code": ["10", "11", "10", "10"], "ind_name_en": ["Poverty"] * 3 + ["Inflation"],
+                       "ind_name_ru": ["Бедность"] * 3 + ["Инфляция"], "ind_name_kk": ["Кедейлік"] * 3 + ["Инфляция"],
+                       "unit_of_measure": ["%"] * 4, "direction": ["down"] * 4, "first_year": [2017, 2017, 2018, 2020],
+                       "last_year": [2021, 2021, 2021, 2022], "first_plan": [4.0, 5.0, 3.0, 6.0],
+                       "last_plan": [8.0, 9.0, 4.0, 7.0]})
+    got = views.wrong_way_summary(df)
+    assert got[["indicator_id", "source_document", "n_units"]].values.tolist() == [
+        ["POV", "D1", 2], ["INF", "D1", 1], ["POV", "D2", 1]]
+    assert got.iloc[0]["first_plan"] == 4.5 and got.iloc[0]["last_plan"] == 8.5
+
+
+def test_several_targets_summary_puts_the_passport_document_first():
+    df = pd.DataFrame({"indicator_id": ["SME"] * 4, "unit_code": ["10", "10", "11", "11"],
+                       "period": ["2020"] * 4, "source_document": ["Enbek", "MNE", "Enbek", "MNE"],
+                       "plan": [109.0, 103.0, 110.0, 103.0], "plan_min": [103.0, 103.0, 103.0, 103.0],
+                       "spread": [6.0, 6.0, 7.0, 7.0], "is_passport_source": [False, True, False, True],
+                       "ind_name_en": ["SME"] * 4, "ind_name_ru": ["МСП"] * 4, "ind_name_kk": ["ШОБ"] * 4,
+                       "unit_of_measure": ["units"] * 4})
+    got = views.several_targets_summary(df)
+    assert got["source_document"].tolist() == ["MNE", "Enbek"]
+    assert got["n_cells"].tolist() == [2, 2]
+    assert got.iloc[0]["median_rel_spread"] == pytest.approx((6 / 103 + 7 / 103) / 2)
+
+
+def test_reporting_by_office_covers_every_region_once(demo_store):
+    period = views.reporting_periods(demo_store, "year")[0]
+    by_region = views.reporting_table(demo_store, period, "region")
+    by_office = views.reporting_table(demo_store, period, "office")
+    assert by_office["n_units"].sum() == len(by_region) == 20
+    assert by_office["expected"].sum() == by_region["expected"].sum()
+    assert by_office["office_id"].iloc[-1] == "—"   # regions without an office of their own, last
+    almaty = by_office[by_office["office_id"] == "PO-ADC"].iloc[0]
+    assert almaty["regions_en"] == "Almaty"
+
+
+# -- the page -----------------------------------------------------------------------------------------------------
+
+def _table(at, *cols) -> pd.DataFrame:
+    return next(d.value for d in at.dataframe if all(c in d.value.columns for c in cols))
+
+
+def test_reporting_table_and_map_for_the_period_in_the_url(app_env, demo_store):
+    at = open_page(PAGE, params={"kind": "year", "period": "2024"})
+    assert not at.exception
+    assert at.title[0].value == "Data quality"
+    assert at.selectbox(key="url_period").value == "2024"
+    expected = views.reporting_table(demo_store, "2024", "region")
+    table = _table(at, "Region", "Completeness", "Timeliness")
+    assert table["Region"].tolist() == expected["unit_name_en"].tolist()   # lowest completeness first
+    worst = expected.iloc[0]
+    assert table["Completeness"].iloc[0] == f"{100 * worst['completeness']:.1f}%"
+    assert len(at.get("plotly_chart")) == 1                                  # the tile map
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Facts missing"] == str(int(expected["expected"].sum() - expected["reported"].sum()))
+
+
+def test_quarters_by_project_office(app_env, demo_store):
+    at = open_page(PAGE, params={"kind": "quarter", "by": "office"})
+    assert not at.exception
+    period = views.reporting_periods(demo_store, "quarter")[0]
+    assert at.selectbox(key="url_period").value == period
+    table = _table(at, "Project office", "Regions")
+    assert table["Project office"].iloc[-1] == "No regional project office"
+    assert table["Regions"].astype(int).sum() == 20
+
+
+def test_passport_gaps_name_the_missing_fields(app_env, demo_store):
+    at = open_page(PAGE)
+    gaps = quality.passport_completeness(demo_store)
+    gaps = gaps[gaps["n_missing"] > 0]
+    table = _table(at, "Missing", "Passport complete")
+    assert table["Code"].tolist() == gaps["indicator_id"].tolist()
+    trees = table[table["Code"] == "TREES"].iloc[0]
+    assert trees["Missing"] == "unit of measure, baseline, target and year, responsible official"
+    assert trees["Passport complete"] == "33.3%"
+
+
+def test_wrong_way_poverty_and_several_targets_sme(app_env, demo_store):
+    at = open_page(PAGE)
+    ww = _table(at, "Better when", "First plan (median)")
+    poverty = ww[ww["Code"] == "POVERTY"].iloc[0]
+    assert poverty["Better when"] == "↓ lower"
+    assert int(poverty["Regions"]) == 20
+    sev = _table(at, "Passport document", "Cells in conflict")
+    assert set(sev["Code"]) == {"SME_ACTIVE"}
+    assert sev["Passport document"].iloc[0] == "✓ yes"
+
+
+def test_outliers_listed_with_links_to_the_cell(app_env, demo_store):
+    at = open_page(PAGE)
+    out = quality.upload_outliers(demo_store)
+    assert any(w.value == f"Figures awaiting confirmation: {len(out)}." for w in at.warning)
+    table = _table(at, "Modified z", "History median")
+    assert table["Code"].tolist() == out["indicator_id"].tolist()
+    links = [pl for pl in at.get("page_link") if pl.proto.page.endswith("indicators")]
+    assert len(links) == 5
+    first = out.iloc[0]
+    assert links[0].proto.query_string == (f"indicator={first['indicator_id']}&region={first['unit_code']}"
+                                           f"&period={first['period']}")
+
+
+def test_project_office_sees_only_its_regions(app_env, demo_store):
+    at = open_page(PAGE, user=OFFICE)
+    assert not at.exception
+    assert set(_table(at, "Region", "Completeness")["Region"]) == {"Almaty"}
+    out = quality.upload_outliers(demo_store)
+    mine = out[out["unit_code"] == "75"]
+    assert any(w.value == f"Figures awaiting confirmation: {len(mine)}." for w in at.warning)
