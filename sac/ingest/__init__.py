@@ -20,11 +20,12 @@ from sac.ingest.engine import (
     blocking_batches,
     import_file,
     rollback,
+    spec_for_batch_kind,
 )
 from sac.ingest.specs import KINDS
 from sac.ingest.templates import templates, write_templates
 
 __all__ = [
     "KINDS", "MESSAGES", "PROBLEM_COLUMNS", "BatchNotFound", "ImportReport", "RollbackRefused", "batches",
-    "blocking_batches", "import_file", "rollback", "templates", "write_templates",
+    "blocking_batches", "import_file", "rollback", "spec_for_batch_kind", "templates", "write_templates",
 ]

@@ -596,6 +596,14 @@ def batches(store) -> pd.DataFrame:
         "FROM upload_batches ORDER BY batch_id DESC")
 
 
+def spec_for_batch_kind(kind: str) -> Kind | None:
+    """The importer's spec for an upload_batches.kind: an import kind, or a table name (the demo loader
+    names its batches after the tables); None for tables the importer does not handle."""
+    if kind in KINDS:
+        return KINDS[kind]
+    return next((k for k in KINDS.values() if k.table == kind), None)
+
+
 def blocking_batches(cur, batch_id: int) -> list[int]:
     """Later committed batches that changed rows this batch wrote (they must be rolled back first).
 
@@ -605,7 +613,9 @@ def blocking_batches(cur, batch_id: int) -> list[int]:
     row = _first(cur.execute("SELECT kind FROM upload_batches WHERE batch_id = ?", [batch_id]).fetchall())
     if row is None:
         raise BatchNotFound(f"no upload batch {batch_id}")
-    spec = KINDS[row[0]]
+    spec = spec_for_batch_kind(row[0])
+    if spec is None:
+        return []
     hist = f"hist_{spec.table}"
     if "batch_id" in _table_columns(cur, spec.table):
         sql = (f"SELECT DISTINCT h.hist_batch_id FROM {hist} h JOIN upload_batches b ON b.batch_id = h.hist_batch_id "
@@ -632,16 +642,25 @@ def rollback(store, batch_id: int, user: str = "anonymous") -> dict:
         kind, status = row
         if status != "committed":
             raise RollbackRefused(f"batch {batch_id} is already rolled back")
+        spec = spec_for_batch_kind(kind)
+        if spec is None:
+            raise RollbackRefused(f"batch {batch_id} ({kind}) was not loaded by the importer and cannot be rolled back")
         later = blocking_batches(cur, batch_id)
         if later:
             names = ", ".join(str(b) for b in later)
             word = "batch" if len(later) == 1 else "batches"
             raise RollbackRefused(f"batch {batch_id} cannot be rolled back: later {word} {names} changed the same rows "
                                   f"and {'is' if len(later) == 1 else 'are'} still committed; roll back {names} first")
-        spec = KINDS[kind]
         hist, table = f"hist_{spec.table}", spec.table
         on = " AND ".join(f"t.{_q(k)} = h.{_q(k)}" for k in spec.key)
         cols = [c for c in _table_columns(cur, table) if c not in spec.key]
+        if "batch_id" not in cols:  # passports: only rows with a history entry can be undone
+            n_hist, n_rows = cur.execute(
+                f"SELECT (SELECT count(*) FROM {hist} WHERE hist_batch_id = ?), rows_inserted + rows_updated "
+                "FROM upload_batches WHERE batch_id = ?", [batch_id, batch_id]).fetchall()[0]
+            if n_hist < n_rows:
+                raise RollbackRefused(f"batch {batch_id} has no recorded history (not loaded by the importer) "
+                                      "and cannot be rolled back")
         if "batch_id" in cols:
             # rows still carrying this batch's id and without a previous image are the rows it inserted
             # (later batches that overwrote them have been rolled back: blocking_batches saw to that)
