@@ -336,8 +336,7 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
         l2.append(raw_col)
         l3.append(raw_col)
         if f.type in ("number", "amount", "share", "int"):
-            l2.append(f"{parse.number_clean_sql(raw_col)} AS {_q(f.name + '__s')}")
-            num = parse.number_from_clean_sql(_q(f.name + "__s"))
+            num = parse.number_fast_sql(raw_col)
             if f.type == "share":  # '45%' or 45 -> 0.45; 0.45 stays
                 num = (f"(CASE WHEN {raw_col} LIKE '%\\%%' ESCAPE '\\' OR {num} > 1 "
                        f"THEN {num} / 100 ELSE {num} END)")
