@@ -288,18 +288,23 @@ def test_booleans(value, expected):
     assert parse_bool(value) is expected
 
 
-@pytest.mark.parametrize("name, kato", [
+REGION_NAMES = [
     ("71", "71"), ("KZ-71", "71"), ("kz-71", "71"), ("г. Астана", "71"), ("Астана", "71"), ("Астана қаласы", "71"),
     ("г.Алматы", "75"), ("Алматы", "75"), ("ALMATY", "75"), ("Almaty Region", "19"), ("Алматинская обл.", "19"),
     ("Алматинская область", "19"), ("Алматы облысы", "19"), ("Абайская обл", "10"), ("ЗАПАДНО-КАЗАХСТАНСКАЯ ОБЛАСТЬ", "27"),
     ("Ұлытау облысы", "62"), ("AKIMAT-ALA", "AKIMAT-ALA"), ("akimat-ala", "AKIMAT-ALA"),
-])
-def test_regions_recognised(store, tmp_path, name, kato):
+]
+
+
+def test_regions_recognised(store, tmp_path):
+    """One file, one row per spelling (each in its own year so keys differ): every spelling -> its code."""
     p = tmp_path / "r.csv"
-    write_csv(p, f"indicator;region;period;fact\nSME;{name};2024;1\n", "utf-8")
+    write_csv(p, "indicator;region;period;fact\n" + "".join(
+        f"SME;{name};{2001 + i};1\n" for i, (name, _) in enumerate(REGION_NAMES)), "utf-8")
     rep = import_file(store, p, "indicator_values", dry_run=False)
     assert rep.status == "committed", rep.problems
-    assert store.scalar("SELECT unit_code FROM indicator_values") == kato
+    got = store.df("SELECT CAST(period AS INTEGER) - 2001 AS i, unit_code FROM indicator_values ORDER BY 1")
+    assert list(zip([n for n, _ in REGION_NAMES], got["unit_code"], strict=True)) == REGION_NAMES
 
 
 def test_region_keys_never_collide():
@@ -311,14 +316,20 @@ def test_region_keys_never_collide():
             assert seen.setdefault(region_key(n), kato) == kato, n
 
 
-@pytest.mark.parametrize("word", ["Итого", "ИТОГО по республике", "Всего", "Барлығы", "Жиыны", "Total",
-                                  "Республика Казахстан", "Қазақстан Республикасы"])
-def test_totals_rows_are_reported_not_stored(store, tmp_path, word):
+TOTALS_WORDS = ["Итого", "ИТОГО по республике", "Всего", "Барлығы", "Жиыны", "Total", "Республика Казахстан",
+                "Қазақстан Республикасы"]
+
+
+def test_totals_rows_are_reported_not_stored(store, tmp_path):
     p = tmp_path / "t.csv"
-    write_csv(p, f"region;indicator;period;fact\n75;SME;2024;1\n{word};SME;2024;2\n", "utf-8")
+    write_csv(p, "region;indicator;period;fact\n75;SME;2024;1\n" + "".join(f"{w};SME;2024;2\n" for w in TOTALS_WORDS)
+              + "Восточно-Казахстанская область;SME;2024;3\n", "utf-8")
     rep = import_file(store, p, "indicator_values", dry_run=False)
-    assert rep.status == "committed" and rep.inserted == 1
-    assert rep.problems[["row", "code"]].to_dict("records") == [{"row": 3, "code": "totals_row"}]
+    assert rep.status == "committed" and rep.inserted == 2 and rep.totals == len(TOTALS_WORDS)
+    notes = rep.problems[rep.problems["code"] == "totals_row"]
+    assert notes["row"].tolist() == list(range(3, 3 + len(TOTALS_WORDS)))
+    assert [v.split(" SME")[0] for v in notes["value"]] == TOTALS_WORDS
+    assert sorted(store.df("SELECT unit_code FROM indicator_values")["unit_code"]) == ["63", "75"]
 
 
 @pytest.mark.parametrize("headers", [
@@ -504,3 +515,38 @@ def test_templates_are_importable(store, tmp_path, kind):
     rep = import_file(store, p, kind)
     assert rep.ok, rep.problems
     assert rep.inserted + rep.updated + rep.unchanged == 1 and rep.blank == 1
+
+
+def test_passport_batches_roll_back_by_their_history(store, tmp_path):
+    first = tmp_path / "p1.csv"
+    write_csv(first, "code;name;periodicity;weight\nUNEMP;Unemployment (new name);quarter;2\nNEW1;New;year;1\n",
+              "utf-8")
+    before = store.df("SELECT * FROM indicators ORDER BY indicator_id")
+    rep = import_file(store, first, "indicators", dry_run=False)
+    assert (rep.inserted, rep.updated) == (1, 1)
+    assert store.scalar("SELECT weight FROM indicators WHERE indicator_id = 'UNEMP'") == 2.0
+    assert rollback(store, rep.batch_id) == {"batch_id": rep.batch_id, "restored": 1, "deleted": 1}
+    pd.testing.assert_frame_equal(store.df("SELECT * FROM indicators ORDER BY indicator_id"), before)
+
+
+def test_batches_not_loaded_by_the_importer_are_not_rolled_back(store):
+    with store.write() as cur:
+        cur.execute("INSERT INTO upload_batches (kind, file_name, sha256, uploaded_by, rows_inserted) "
+                    "VALUES ('regions', 'demo', 'x', 'demo', 20), ('indicators', 'demo', 'y', 'demo', 3)")
+    with pytest.raises(RollbackRefused, match="not loaded by the importer"):
+        rollback(store, 1)
+    with pytest.raises(RollbackRefused, match="no recorded history"):
+        rollback(store, 2)
+    assert store.scalar("SELECT count(*) FROM indicators") == 3
+
+
+def test_xlsx_percent_formatted_cells_keep_percent_units(store, tmp_path):
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["indicator", "region", "period", "fact"])
+    ws.append(["SME", "75", "2024", 0.125])
+    ws["D2"].number_format = "0.0%"
+    p = tmp_path / "pct.xlsx"
+    wb.save(p)
+    assert import_file(store, p, "indicator_values", dry_run=False).status == "committed"
+    assert store.scalar("SELECT fact FROM indicator_values") == 12.5
