@@ -550,3 +550,33 @@ def test_xlsx_percent_formatted_cells_keep_percent_units(store, tmp_path):
     wb.save(p)
     assert import_file(store, p, "indicator_values", dry_run=False).status == "committed"
     assert store.scalar("SELECT fact FROM indicator_values") == 12.5
+
+
+def test_passport_with_unknown_goal_node_is_rejected_not_crashed(store, tmp_path):
+    p = tmp_path / "p.csv"
+    write_csv(p, "code;name;periodicity;node\nNEW1;New;year;NP-404\n", "utf-8")
+    rep = import_file(store, p, "indicators", dry_run=False)
+    assert rep.status == "rejected"
+    assert rep.errors[["row", "column", "code"]].to_dict("records") == [
+        {"row": 2, "column": "node", "code": "unknown_reference"}]
+
+
+def test_a_database_constraint_the_checks_miss_rejects_the_file(store, tmp_path, monkeypatch):
+    """A rule only the database knows (here a CHECK on a helper table written in the same transaction)."""
+    import sac.ingest.engine as engine
+
+    p = tmp_path / "p.csv"
+    write_csv(p, "project_id;name;percent complete\nP-1;A;0,5\n", "utf-8")
+    with store.write() as cur:
+        cur.execute("CREATE TABLE guard (x INTEGER CHECK (x < 0))")
+    original = engine._write
+
+    def failing(cur, prep, user):
+        bid = original(cur, prep, user)
+        cur.execute("INSERT INTO guard VALUES (1)")
+        return bid
+
+    monkeypatch.setattr(engine, "_write", failing)
+    rep = import_file(store, p, "projects", dry_run=False)
+    assert rep.status == "rejected" and rep.errors["code"].tolist() == ["constraint"]
+    assert store.scalar("SELECT count(*) FROM projects") == 0 and len(batches(store)) == 0

@@ -60,6 +60,8 @@ MESSAGES = {
     "unknown_region": "{column!r}: {value!r} is not a known region (KATO, ISO or name)",
     "unknown_indicator": "{column!r}: indicator {value!r} does not exist",
     "unknown_project": "{column!r}: project {value!r} does not exist",
+    "unknown_reference": "{column!r}: {value!r} does not exist in the reference data",
+    "constraint": "the database refused the rows: {value}",
     "unknown_period": "{column!r}: period {value!r} is outside the calendar",
     "period_mismatch": "{column!r}: {value!r} does not match the indicator's periodicity",
     "negative_amount": "{column!r}: {value!r} is negative, which an amount cannot be",
@@ -417,6 +419,9 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
             check("out_of_range", f.name, f"{v} < {f.lo}")
         if f.hi is not None:
             check("out_of_range", f.name, f"{v} > {f.hi}")
+        if f.ref and "." in f.ref:
+            table, column = f.ref.split(".")
+            check("unknown_reference", f.name, f"{v} IS NOT NULL AND {v} NOT IN (SELECT {column} FROM {table})")
         if f.ref == "indicators":
             check("unknown_indicator", f.name, f"{v} IS NOT NULL AND {v} NOT IN (SELECT indicator_id FROM indicators)")
         if f.type == "period":
@@ -574,7 +579,15 @@ def import_file(store, source: str | Path | bytes, kind: str, *, file_name: str 
             prep = _prepare(cur, data, name, spec, sheet, allowed_units, path, force, committing=True)
             if not prep.ok:
                 raise _Rejected(prep.report)
-            prep.report.batch_id = _write(cur, prep, user)
+            try:
+                prep.report.batch_id = _write(cur, prep, user)
+            except duckdb.ConstraintException as e:  # a rule the checks above do not know: refuse, write nothing
+                rep = prep.report
+                extra = pd.DataFrame([{"row": pd.NA, "column": None, "value": str(e), "severity": "error",
+                                       "code": "constraint", "message": MESSAGES["constraint"].format(value=str(e))}])
+                rep.problems = pd.concat([rep.problems.astype({"row": "Int64"}), extra.astype({"row": "Int64"})],
+                                         ignore_index=True)
+                raise _Rejected(rep) from e
             _drop_temp(cur, prep.raw_name)  # type: ignore[attr-defined]
     except _Rejected as r:
         r.report.status = "rejected"

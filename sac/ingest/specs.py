@@ -23,7 +23,7 @@ class Field:
     required: bool = False         # a value must be present on every row
     default: object = None         # stored when the column is absent on an inserted row (NOT NULL columns)
     choices: dict[str, str] = field(default_factory=dict)  # enum: normalised text -> code
-    ref: str | None = None         # 'indicators' | 'projects': must exist in the store (or in this file)
+    ref: str | None = None         # 'indicators', or 'table.column' the value must exist in (foreign keys)
     lo: float | None = None        # inclusive bounds for int/number
     hi: float | None = None
 
@@ -190,8 +190,8 @@ _add(Kind("indicators", "indicators", ("indicator_id",), (
     Field("goalpost_low", "number", ()),
     Field("goalpost_high", "number", ()),
     Field("responsibility_level", "int", ("уровень ответственности", "жауапкершілік деңгейі"), lo=1, hi=4),
-    Field("node_id", "text", ("node", "узел", "goal node")),
-    Field("responsible_official", "text", ("ответственный", "жауапты")),
+    Field("node_id", "text", ("node", "узел", "goal node"), ref="goal_nodes.node_id"),
+    Field("responsible_official", "text", ("ответственный", "жауапты"), ref="officials.official_id"),
     Field("source_document", "text", SOURCE),
 )))
 
