@@ -21,30 +21,42 @@ def _url_value(param: str):
     return st.query_params.get(param)
 
 
+def _bound(param: str, options: list, default) -> str:
+    """The widget key for ``param``, its session value set from the URL (or the default) when that is new.
+
+    The value goes into session state and the widget gets no ``index``, so Streamlit never sees two
+    defaults. A URL that changed under us (a followed link) wins over the old widget state.
+    """
+    by_code = {str(o): o for o in options}
+    key = f"url_{param}"
+    seen = f"_url_seen_{param}"
+    wanted = _url_value(param)
+    if wanted in by_code and (st.session_state.get(seen) != wanted or key not in st.session_state):
+        value = by_code[wanted]
+    elif key in st.session_state and st.session_state[key] in options:
+        value = st.session_state[key]
+    else:
+        value = by_code.get(str(default), options[0]) if default is not None else options[0]
+    # Assigned on every run: a key left by a same-named widget of another page would otherwise be
+    # ignored by Streamlit and the widget would fall back to its first option.
+    st.session_state[key] = value
+    return key
+
+
+def _publish(param: str, value) -> None:
+    st.query_params[param] = str(value)
+    st.session_state[f"_url_seen_{param}"] = str(value)
+
+
 def select(label: str, options: Sequence, param: str, *, default=None,
            format_func: Callable | None = None, container=st, help: str | None = None):
     """A selectbox bound to the query parameter ``param`` (by the option's ``str``)."""
     options = list(options)
     if not options:
         return None
-    by_code = {str(o): i for i, o in enumerate(options)}
-    wanted = _url_value(param)
-    if wanted in by_code:
-        index = by_code[wanted]
-    elif default is not None and str(default) in by_code:
-        index = by_code[str(default)]
-    else:
-        index = 0
-    key = f"url_{param}"
-    if key in st.session_state and st.session_state[key] not in options:
-        del st.session_state[key]
-    if wanted in by_code and st.session_state.get(f"_url_seen_{param}") != wanted:
-        # The URL changed under us (a link was followed): let it win over the old widget state.
-        st.session_state[key] = options[by_code[wanted]]
-    value = container.selectbox(label, options, index=index, key=key,
-                                format_func=format_func or str, help=help)
-    st.query_params[param] = str(value)
-    st.session_state[f"_url_seen_{param}"] = str(value)
+    key = _bound(param, options, default)
+    value = container.selectbox(label, options, key=key, format_func=format_func or str, help=help)
+    _publish(param, value)
     return value
 
 
@@ -52,16 +64,11 @@ def radio(label: str, options: Sequence, param: str, *, default=None,
           format_func: Callable | None = None, container=st, horizontal: bool = True):
     """A radio bound to the query parameter ``param``."""
     options = list(options)
-    by_code = {str(o): i for i, o in enumerate(options)}
-    wanted = _url_value(param)
-    index = by_code.get(wanted, by_code.get(str(default), 0))
-    key = f"url_{param}"
-    if wanted in by_code and st.session_state.get(f"_url_seen_{param}") != wanted:
-        st.session_state[key] = options[by_code[wanted]]
-    value = container.radio(label, options, index=index, key=key,
-                            format_func=format_func or str, horizontal=horizontal)
-    st.query_params[param] = str(value)
-    st.session_state[f"_url_seen_{param}"] = str(value)
+    if not options:
+        return None
+    key = _bound(param, options, default)
+    value = container.radio(label, options, key=key, format_func=format_func or str, horizontal=horizontal)
+    _publish(param, value)
     return value
 
 
