@@ -11,7 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from sac import charts
-from sac.auth.permissions import allowed_units
+from sac.auth.permissions import allowed_units, can_open
 from sac.methodology import current
 from sac.ui import auth, cache, lang, widgets
 from sac.ui.lang import tr
@@ -21,6 +21,9 @@ L = lang.lang()
 NAME = lang.name_col()
 SUFFIX = NAME.removeprefix("name")  # "_en" / "_ru" / "_kk"
 user = auth.current_user()
+if not can_open(user, "pages/data_quality.py"):  # a typed URL must not bypass the navigation's role check
+    st.error(tr("data_quality.not_allowed"), icon=":material/lock:")
+    st.stop()
 units = allowed_units(user, cache.store()) if user is not None and user.role == "project_office" else None
 units_key = tuple(sorted(units)) if units is not None else None
 method = current(cache.store())

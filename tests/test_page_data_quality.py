@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from test_pages import open_page
+from test_pages import ROOT, open_page
 
 from sac.auth import User
 from sac.metrics import quality
@@ -137,3 +137,22 @@ def test_project_office_sees_only_its_regions(app_env, demo_store):
     out = quality.upload_outliers(demo_store)
     mine = out[out["unit_code"] == "75"]
     assert any(w.value == f"Figures awaiting confirmation: {len(mine)}." for w in at.warning)
+
+
+def test_opened_directly_without_sign_in_shows_nothing(app_env):
+    # Streamlit runs pages/<x>.py without app.py for a deep link to a freshly started server (MPA v1 mode)
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=60).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Sign in with an account that may open this page."]
+    assert not at.dataframe and not at.title
+
+
+def test_leadership_may_not_open_data_quality(app_env):
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=60)
+    at.session_state["sac_user"] = User(username="lead", display_name="Akim's office", role="leadership")
+    at.run()
+    assert at.error and not at.dataframe

@@ -7,7 +7,7 @@ import datetime as dt
 import numpy as np
 import pandas as pd
 import pytest
-from test_pages import open_page
+from test_pages import ROOT, open_page
 
 from sac.auth import User
 from sac.metrics import instructions as instr_metrics
@@ -199,3 +199,13 @@ def test_russian_labels(app_env):
     assert not at.exception
     assert at.title[0].value == "Проекты"
     assert "Расчётный статус" in _table(at, "Код").columns
+
+
+def test_opened_directly_without_sign_in_shows_nothing(app_env):
+    # Streamlit runs pages/<x>.py without app.py for a deep link to a freshly started server (MPA v1 mode)
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(str(ROOT / PAGE), default_timeout=60).run()
+    assert not at.exception
+    assert [e.value for e in at.error] == ["Sign in with an account that may open this page."]
+    assert not at.dataframe and not at.title
