@@ -216,7 +216,7 @@ CSV_RU = ("Показатель;Регион;Период;План;Факт\n"
           "Всего;;;;\n")
 
 
-@pytest.mark.parametrize("encoding", ["cp1251", "utf-8-sig", "utf-8"])
+@pytest.mark.parametrize("encoding", ["cp1251", "utf-8-sig", "utf-8", "utf-16"])
 def test_csv_encodings(store, tmp_path, encoding):
     p = tmp_path / f"{encoding}.csv"
     write_csv(p, CSV_RU, encoding)

@@ -56,7 +56,10 @@ def detect_format(file_name: str, data: bytes) -> str:
 
 
 def decode(data: bytes) -> tuple[str, str]:
-    """(text, encoding): UTF-8 (BOM stripped) when it decodes, else Windows-1251."""
+    """(text, encoding): UTF-16 with a BOM (Excel's "Unicode text"), UTF-8 (BOM stripped) when it decodes,
+    else Windows-1251 (which decodes any byte string: the last resort)."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16"), "utf-16"
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8"), "utf-8-sig"
     try:
@@ -91,7 +94,7 @@ def read_csv(cur: duckdb.DuckDBPyConnection, data: bytes, table: str, score, pat
     headers = [h.strip() for h in rows[hi]]
     # DuckDB skips blank lines, which would shift row numbers: turn them into rows of empty cells.
     blank = re.compile(r"(?m)^[ \t]*\r?$\n?")
-    needs_copy = enc == "cp1251" or path is None or b"\n\n" in data or b"\n\r\n" in data
+    needs_copy = enc not in ("utf-8", "utf-8-sig") or path is None or b"\n\n" in data or b"\n\r\n" in data
     tmp = None
     if needs_copy:
         fixed = blank.sub(lambda m: delim + ("\r\n" if "\r" in m.group(0) else "\n"), text)
