@@ -240,6 +240,8 @@ class _Prepared:
     spec: Kind
     present: list[str]          # columns whose values the file supplies (after name fallbacks)
     ok: bool
+    diff: str | None = None     # temp table: key, present columns, _op ('insert' | 'update' | 'unchanged')
+    raw_name: str | None = None  # prefix of this import's temp tables
 
 
 def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, allowed_units: set[str] | None,
@@ -493,8 +495,7 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
         f"count(*) FILTER (_op = 'unchanged') FROM {diff}").fetchall()[0]
     prepared = finish(n_err_rows == 0, values)
     prepared.report.rejected = max(prepared.report.rejected, n_err_rows)
-    prepared.diff = diff  # type: ignore[attr-defined]
-    prepared.raw_name = raw_name  # type: ignore[attr-defined]
+    prepared.diff, prepared.raw_name = diff, raw_name
     return prepared
 
 
@@ -510,7 +511,7 @@ def _drop_temp(cur, raw_name: str) -> None:
 
 def _write(cur, prep: _Prepared, user: str) -> int:
     rep, spec = prep.report, prep.spec
-    diff = prep.diff  # type: ignore[attr-defined]
+    diff = prep.diff
     table_cols = _table_columns(cur, spec.table)
     bid = cur.execute(
         "INSERT INTO upload_batches (kind, file_name, sha256, uploaded_by, rows_inserted, rows_updated, rows_unchanged,"
@@ -588,7 +589,7 @@ def import_file(store, source: str | Path | bytes, kind: str, *, file_name: str 
                 rep.problems = pd.concat([rep.problems.astype({"row": "Int64"}), extra.astype({"row": "Int64"})],
                                          ignore_index=True)
                 raise _Rejected(rep) from e
-            _drop_temp(cur, prep.raw_name)  # type: ignore[attr-defined]
+            _drop_temp(cur, prep.raw_name)
     except _Rejected as r:
         r.report.status = "rejected"
         return r.report
