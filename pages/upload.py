@@ -9,6 +9,7 @@ import streamlit as st
 from sac import ingest
 from sac.auth import PermissionDenied
 from sac.auth.permissions import allowed_units, can, require
+from sac.ingest import readers
 from sac.ui import auth, cache, widgets
 from sac.ui.lang import lang, tr
 
@@ -38,7 +39,9 @@ nonce = st.session_state.setdefault("upload_nonce", 0)
 up = st.file_uploader(tr("upload.file"), type=["csv", "txt", "xlsx", "xlsm", "parquet"], key=f"upload_file_{nonce}")
 sheet = None
 if up is not None and up.name.lower().endswith((".xlsx", ".xlsm")):
-    sheet = st.text_input(tr("upload.sheet"), key=f"upload_sheet_{nonce}", placeholder=tr("upload.sheet_hint")) or None
+    sheets = readers.sheet_names(up.getvalue())
+    if len(sheets) > 1:
+        sheet = st.selectbox(tr("upload.sheet"), sheets, key=f"upload_sheet_{nonce}")
 
 
 def _kind_label(k: str) -> str:

@@ -99,3 +99,29 @@ def test_project_office_may_not_upload_other_regions_nor_roll_back(db):
     assert "is not one of your regions" in at.dataframe[0].value["Problem"].iloc[0]
     assert "Indicator passports" not in at.selectbox[0].options  # not for project offices
     assert not [c for c in at.checkbox if (c.key or "").startswith("upload_rb_sure")]
+
+
+def test_workbook_with_several_sheets_offers_them(db):
+    import io
+
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Cover"
+    wb.active.append(["Quarterly report"])
+    ws = wb.create_sheet("Data")
+    ws.append(["indicator", "region", "period", "fact"])
+    ws.append(["UNEMP", "75", "2024-Q3", 4.9])
+    buf = io.BytesIO()
+    wb.save(buf)
+    at = open_upload(ADMIN)
+    at.file_uploader[0].set_value(("book.xlsx", buf.getvalue(),
+                                   "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"))
+    at.run()
+    assert "no header row" in at.dataframe[0].value["Problem"].iloc[0].lower()   # the cover sheet first
+    sheet = [s for s in at.selectbox if s.label == "Sheet"][0]
+    assert sheet.options == ["Cover", "Data"]
+    sheet.set_value("Data")
+    at.run()
+    assert not at.exception
+    assert metrics(at)["New rows"] == "1"

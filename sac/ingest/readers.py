@@ -144,6 +144,20 @@ def _cell_text(value, number_format: str | None = None) -> str | None:
     return str(value)
 
 
+def sheet_names(data: bytes) -> list[str]:
+    """The sheets of a workbook, in order (empty when the bytes are not a readable workbook)."""
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True)
+    except Exception:  # not a workbook: the importer reports it
+        return []
+    try:
+        return list(wb.sheetnames)
+    finally:
+        wb.close()
+
+
 def read_xlsx(cur: duckdb.DuckDBPyConnection, data: bytes, table: str, score, sheet: str | None = None) -> RawTable:
     """The first sheet (or ``sheet``) of a workbook into ``table``."""
     import openpyxl
