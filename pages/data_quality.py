@@ -65,10 +65,11 @@ with tabs[0]:
             m[1].metric(tr("data_quality.m_timeliness"),
                         share(tot["on_time"] / tot["with_upload_time"] if tot["with_upload_time"] else None))
             m[2].metric(tr("data_quality.m_missing"), lang.num(tot["expected"] - tot["reported"]))
-            fig = charts.tile_map(rep.assign(score=100 * rep["completeness"]), "score", kato_col="unit_code",
-                                  lang=L, value_suffix="%", title=tr("data_quality.map_title", period=period),
-                                  colorbar_title="%", no_data_text=tr("data_quality.no_data"), height=480)
-            widgets.chart(fig, f"reporting_completeness_{period}", key="rep_map")
+            if units is None:  # an office's map would be all "no data" but its own regions: the table says it
+                fig = charts.tile_map(rep.assign(score=100 * rep["completeness"]), "score", kato_col="unit_code",
+                                      lang=L, value_suffix="%", title=tr("data_quality.map_title", period=period),
+                                      colorbar_title="%", no_data_text=tr("data_quality.no_data"), height=480)
+                widgets.chart(fig, f"reporting_completeness_{period}", key="rep_map")
             t = pd.DataFrame({tr("data_quality.col_region"): rep["unit_" + NAME],
                               tr("data_quality.col_office"): rep["office_" + NAME],
                               tr("data_quality.col_expected"): rep["expected"],

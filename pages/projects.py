@@ -143,15 +143,15 @@ with tabs[0]:
     table = pd.DataFrame({
         tr("projects.col_id"): df["project_id"],
         tr("projects.col_name"): df[NAME],
-        tr("projects.col_region"): df["region_" + NAME],
-        tr("projects.col_program"): df["program_" + NAME],
-        tr("projects.col_manager"): df["manager_name"],
-        tr("projects.col_planned_end"): df["planned_end"],
-        tr("projects.col_forecast"): df["end_date"],
-        tr("projects.col_slip"): df["slip_days"],
-        tr("projects.col_budget_var"): df["budget_variance_pct"],
         tr("projects.col_status_computed"): df["status_computed"].map(rag_text),
         tr("projects.col_status_reported"): df["status_reported"].map(lambda s: rag_text(s) if pd.notna(s) else "—"),
+        tr("projects.col_slip"): df["slip_days"],
+        tr("projects.col_budget_var"): df["budget_variance_pct"],
+        tr("projects.col_planned_end"): df["planned_end"],
+        tr("projects.col_forecast"): df["end_date"],
+        tr("projects.col_region"): df["region_" + NAME],
+        tr("projects.col_manager"): df["manager_name"],
+        tr("projects.col_program"): df["program_" + NAME],
     })
     shown = table.copy()
     for c in (tr("projects.col_planned_end"), tr("projects.col_forecast")):
@@ -265,6 +265,9 @@ with tabs[4]:
             if best.empty:
                 widgets.empty_state(tr("projects.what_rating"))
                 continue
+            n_top = v.n_sharing_top(cache.call(v.people_rating, period, role, today, units_key), len(best))
+            if n_top > len(best):
+                st.caption(tr("projects.ties_note", n=lang.num(n_top), shown=lang.num(len(best))))
             c1, c2 = st.columns(2)
             for col, frame, head in ((c1, best, tr("projects.best5")), (c2, worst, tr("projects.worst5"))):
                 t = pd.DataFrame({tr("projects.col_rank"): frame["rank_label"],
@@ -293,11 +296,12 @@ with tabs[5]:
     if ov.empty:
         st.success(tr("projects.no_overdue"), icon=":material/check:")
     else:
-        t = pd.DataFrame({tr("projects.col_instruction"): ov["instruction_id"], tr("projects.col_title"): ov["title"],
-                          tr("projects.col_body"): ov["org_name" + SUFFIX].fillna(ov["responsible_org"]),
-                          tr("projects.col_official"): ov["official_name"],
-                          tr("projects.col_due"): ov["due_date"],
+        t = pd.DataFrame({tr("projects.col_instruction"): ov["instruction_id"],
                           tr("projects.col_days_overdue"): ov["days_overdue"],
+                          tr("projects.col_due"): ov["due_date"],
+                          tr("projects.col_body"): ov["org_name" + SUFFIX].fillna(ov["responsible_org"]),
+                          tr("projects.col_title"): ov["title"],
+                          tr("projects.col_official"): ov["official_name"],
                           tr("projects.col_escalated"): ov["escalated"].map(yes_no)})
         shown = t.copy()
         shown[tr("projects.col_due")] = shown[tr("projects.col_due")].map(fmt_date)

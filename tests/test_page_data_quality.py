@@ -134,6 +134,7 @@ def test_project_office_sees_only_its_regions(app_env, demo_store):
     at = open_page(PAGE, user=OFFICE)
     assert not at.exception
     assert set(_table(at, "Region", "Completeness")["Region"]) == {"Almaty"}
+    assert not at.get("plotly_chart")  # no map of twenty tiles of which nineteen would read "no data"
     out = quality.upload_outliers(demo_store)
     mine = out[out["unit_code"] == "75"]
     assert any(w.value == f"Figures awaiting confirmation: {len(mine)}." for w in at.warning)

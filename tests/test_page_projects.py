@@ -78,6 +78,18 @@ def test_ratios_long_keeps_numerator_denominator_and_no_data():
     assert (b["name_en"] == "B").all()       # no name: the code
 
 
+@pytest.mark.parametrize("ranks,expected", [
+    ([1, 2, 3, 4, 5, 6], 5),
+    ([1, 1, 1, 1, 1, 1, 1, 8], 7),     # seven share first place: more than five hold the top places
+    ([1, 2, 3, 4, 5, 5, 7], 6),        # fifth place shared
+    ([1, 2], 2),
+    ([], 0),
+])
+def test_n_sharing_top(ranks, expected):
+    rating = pd.DataFrame({"rank": pd.array(ranks + [pd.NA], dtype="Int64"), "rated": [True] * len(ranks) + [False]})
+    assert views.n_sharing_top(rating, 5) == expected
+
+
 def test_status_counts():
     df = _frame().assign(status_disagrees=pd.array([True, False, None, True], dtype="boolean"),
                          overdue=[True, False, False, False])
@@ -163,6 +175,9 @@ def test_para79_manager_and_best_five(app_env, demo_store):
     links = [pl for pl in at.get("page_link") if "PRJ-0004" in pl.proto.label]
     assert links and links[0].proto.page.endswith("projects")
     rating = proj_metrics.manager_rating(demo_store, "2025", today=_today())
+    n_top = views.n_sharing_top(rating)
+    assert n_top > 5  # the demo has more than five managers rated 100
+    assert any(c.value.startswith(f"{n_top} people share the top places") for c in at.caption)
     best = _table(at, "Rank", "Rating")
     assert best["Name"].iloc[0] == rating["full_name"].iloc[0]
     assert best["Rank"].iloc[0] == rating["rank_label"].iloc[0]

@@ -208,6 +208,16 @@ def best_and_worst(store, period: str, role: str, today: _dt.date, units: tuple 
     return _projects.best_and_worst(people_rating(store, period, role, today, units), n)
 
 
+def n_sharing_top(rating: pd.DataFrame, n: int = 5) -> int:
+    """How many rated people hold the places of the ``n`` best (ties included): more than ``n`` when the
+    fifth place is shared, so the page can say that only ``n`` of them are named. Pure."""
+    rated = rating[rating["rated"].astype(bool)]
+    if rated.empty:
+        return 0
+    cutoff = rated.sort_values("rank")["rank"].iloc[min(n, len(rated)) - 1]
+    return int((rated["rank"] <= cutoff).sum())
+
+
 # -- instructions on control ---------------------------------------------------------------------------------------
 
 def instructions(store, today: _dt.date, units: tuple | None = None) -> pd.DataFrame:
