@@ -61,8 +61,9 @@ def format_report(rep: ImportReport, limit: int = MAX_PRINTED_PROBLEMS) -> str:
     if rep.header_row:
         lines.append(f"header row {rep.header_row}" + (f", sheet {rep.sheet!r}" if rep.sheet else ""))
     c = rep.counts()
-    lines.append("inserted {inserted}, updated {updated}, unchanged {unchanged}, rejected rows {rejected}, "
-                 "totals rows skipped {totals}, warnings {warnings}".format(**c))
+    verb = "" if rep.status == "committed" else "would be "
+    lines.append(("{v}inserted {inserted}, {v}updated {updated}, unchanged {unchanged}, rows with errors {rejected}, "
+                  "totals rows skipped {totals}, warnings {warnings}").format(v=verb, **c))
     if len(rep.problems):
         lines.append(f"problems ({rep.problems_total}):")
         for p in rep.problems.head(limit).itertuples(index=False):  # at most `limit` lines of text
