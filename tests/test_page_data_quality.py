@@ -157,3 +157,13 @@ def test_leadership_may_not_open_data_quality(app_env):
     at.session_state["sac_user"] = User(username="lead", display_name="Akim's office", role="leadership")
     at.run()
     assert at.error and not at.dataframe
+
+
+def test_kazakh_labels_and_numbers(app_env, demo_store):
+    at = open_page(PAGE, lang="kk", params={"period": "2024"})
+    assert not at.exception
+    assert at.title[0].value == "Деректер сапасы"
+    table = _table(at, "Өңір", "Толықтық")
+    worst = views.reporting_table(demo_store, "2024", "region").iloc[0]
+    assert table["Өңір"].iloc[0] == worst["unit_name_kk"]
+    assert table["Толықтық"].iloc[0] == f"{100 * worst['completeness']:.1f}%".replace(".", ",")

@@ -207,10 +207,7 @@ def test_project_office_sees_only_its_regions(app_env, demo_store):
 
 
 def test_russian_labels(app_env):
-    # opened in English and switched: open_page(lang="ru") trips over the situation room's selectbox in AppTest
-    at = open_page(PAGE)
-    at.session_state["sac_lang"] = "ru"
-    at.run()
+    at = open_page(PAGE, lang="ru")
     assert not at.exception
     assert at.title[0].value == "Проекты"
     assert "Расчётный статус" in _table(at, "Код").columns
