@@ -221,3 +221,13 @@ def test_opened_directly_without_sign_in_shows_nothing(app_env):
     assert not at.exception
     assert [e.value for e in at.error] == ["Sign in with an account that may open this page."]
     assert not at.dataframe and not at.title
+
+
+def test_selecting_a_portfolio_row_focuses_that_project(app_env):
+    at = open_page(PAGE, params={"region": "75"})
+    third = _table(at, "Code", "Region")["Code"].iloc[2]
+    at.session_state["portfolio_table"] = {"selection": {"rows": [2], "columns": [], "cells": []}}
+    at.run()
+    assert not at.exception
+    assert at.query_params["project"] in (third, [third])
+    assert at.subheader[0].value.startswith(f"{third} — ")
