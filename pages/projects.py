@@ -94,7 +94,11 @@ if project_id:
             st.warning(tr("projects.project_missing", id=project_id))
         else:
             p = one.iloc[0]
-            st.subheader(f"{p['project_id']} — {p[NAME]}")
+            head, close = st.columns([6, 1])
+            head.subheader(f"{p['project_id']} — {p[NAME]}")
+            if close.button(tr("projects.close_project"), icon=":material/close:", key="close_project"):
+                del st.query_params["project"]
+                st.rerun()
             st.markdown(f"**{tr('projects.col_status_computed')}:** {rag_text(p['status_computed'])}  \n"
                         f"**{tr('projects.col_status_reported')}:** "
                         f"{rag_text(p['status_reported']) if pd.notna(p['status_reported']) else '—'}")
@@ -161,10 +165,13 @@ with tabs[0]:
     st.caption(tr("projects.portfolio_caption", n=lang.num(len(df))))
     event = st.dataframe(shown, hide_index=True, width="stretch", key="portfolio_table", on_select="rerun",
                          selection_mode="single-row")
-    rows = event.selection.rows if event is not None else []
-    if rows and df["project_id"].iloc[rows[0]] != project_id:
-        st.query_params["project"] = df["project_id"].iloc[rows[0]]
-        st.rerun()
+    rows = list(event.selection.rows) if event is not None else []
+    picked = df["project_id"].iloc[rows[0]] if rows else None
+    if picked != st.session_state.get("_projects_row_seen"):  # act on a new selection only, so "close" sticks
+        st.session_state["_projects_row_seen"] = picked
+        if picked is not None and picked != project_id:
+            st.query_params["project"] = picked
+            st.rerun()
     widgets.download_table(table, "projects_portfolio", key="dl_portfolio")
 
 # -- Rules para 64 ratios ------------------------------------------------------------------------------------------

@@ -231,3 +231,11 @@ def test_selecting_a_portfolio_row_focuses_that_project(app_env):
     assert not at.exception
     assert at.query_params["project"] in (third, [third])
     assert at.subheader[0].value.startswith(f"{third} — ")
+
+
+def test_closing_the_focused_project_removes_it_from_the_url(app_env):
+    at = open_page(PAGE, params={"project": "PRJ-0004"})
+    at.button(key="close_project").click().run()
+    assert not at.exception
+    assert "project" not in at.query_params
+    assert not any(s.value.startswith("PRJ-0004") for s in at.subheader)
