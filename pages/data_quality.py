@@ -219,15 +219,15 @@ with tabs[4]:
     else:
         st.warning(tr("data_quality.outliers_found", n=lang.num(len(out))), icon=":material/report:")
         t = pd.DataFrame({tr("data_quality.col_code"): out["indicator_id"],
-                          tr("data_quality.col_indicator"): out["ind_name" + SUFFIX],
                           tr("data_quality.col_region"): out["unit_" + NAME],
                           tr("data_quality.col_period"): out["period"],
-                          tr("data_quality.col_document"): out["source_document"],
                           tr("data_quality.col_fact"): out["fact"],
                           tr("data_quality.col_median"): out["median"],
                           tr("data_quality.col_z"): out["z"],
                           tr("data_quality.col_rel_dev"): 100 * out["rel_dev"],
                           tr("data_quality.col_uom"): out["unit_of_measure"],
+                          tr("data_quality.col_indicator"): out["ind_name" + SUFFIX],
+                          tr("data_quality.col_document"): out["source_document"],
                           tr("data_quality.col_batch"): out["batch_id"]})
         shown = t.copy()
         for col in (tr("data_quality.col_fact"), tr("data_quality.col_median")):
