@@ -164,6 +164,22 @@ with tabs[2]:
             shown[col] = shown[col].map(lambda x: lang.num(x, 2))
         st.dataframe(shown, hide_index=True, width="stretch")
         widgets.download_table(t, "wrong_way_targets", key="dl_ww")
+        ind_name = dict(zip(summ["indicator_id"], summ["ind_name" + SUFFIX], strict=False))
+        c = st.columns(2)
+        ww_ind = widgets.select(tr("data_quality.ww_indicator"), list(dict.fromkeys(summ["indicator_id"])),
+                                "ww_indicator", container=c[0], format_func=lambda i: f"{i} — {ind_name[i]}")
+        rows = ww[ww["indicator_id"] == ww_ind]
+        unit_name = dict(zip(rows["unit_code"], rows["unit_" + NAME], strict=False))
+        ww_unit = widgets.select(tr("data_quality.ww_region"), list(dict.fromkeys(rows["unit_code"])), "ww_region",
+                                 container=c[1], format_func=lambda u: unit_name[u])
+        row = rows[rows["unit_code"] == ww_unit].iloc[0]
+        series = cache.call(v.plan_series, ww_ind, ww_unit, row["source_document"])
+        fig = charts.indicator_series(series, unit_of_measure=row["unit_of_measure"], lang=L,
+                                      labels={"plan": tr("data_quality.lbl_plan"), "fact": tr("data_quality.lbl_fact")},
+                                      title=tr("data_quality.ww_chart_title", indicator=ind_name[ww_ind],
+                                               region=unit_name[ww_unit], document=row["source_document"],
+                                               direction=tr("data_quality.direction_" + row["direction"])))
+        widgets.chart(fig, f"wrong_way_{ww_ind}_{ww_unit}", key="ww_chart")
         with st.expander(tr("data_quality.details_by_unit", n=lang.num(len(ww)))):
             d = pd.DataFrame({tr("data_quality.col_code"): ww["indicator_id"],
                               tr("data_quality.col_region"): ww["unit_" + NAME],

@@ -80,7 +80,7 @@ def test_reporting_table_and_map_for_the_period_in_the_url(app_env, demo_store):
     assert table["Region"].tolist() == expected["unit_name_en"].tolist()   # lowest completeness first
     worst = expected.iloc[0]
     assert table["Completeness"].iloc[0] == f"{100 * worst['completeness']:.1f}%"
-    assert len(at.get("plotly_chart")) == 1                                  # the tile map
+    assert [c.key for c in at.get("plotly_chart")] == ["rep_map", "ww_chart"]  # tile map, a wrong-way series
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["Facts missing"] == str(int(expected["expected"].sum() - expected["reported"].sum()))
 
@@ -134,7 +134,7 @@ def test_project_office_sees_only_its_regions(app_env, demo_store):
     at = open_page(PAGE, user=OFFICE)
     assert not at.exception
     assert set(_table(at, "Region", "Completeness")["Region"]) == {"Almaty"}
-    assert not at.get("plotly_chart")  # no map of twenty tiles of which nineteen would read "no data"
+    assert "rep_map" not in [c.key for c in at.get("plotly_chart")]  # no map where 19 of 20 tiles read "no data"
     out = quality.upload_outliers(demo_store)
     mine = out[out["unit_code"] == "75"]
     assert any(w.value == f"Figures awaiting confirmation: {len(mine)}." for w in at.warning)
@@ -167,3 +167,23 @@ def test_kazakh_labels_and_numbers(app_env, demo_store):
     worst = views.reporting_table(demo_store, "2024", "region").iloc[0]
     assert table["Өңір"].iloc[0] == worst["unit_name_kk"]
     assert table["Толықтық"].iloc[0] == f"{100 * worst['completeness']:.1f}%".replace(".", ",")
+
+
+def test_wrong_way_chart_draws_the_plans_of_the_series_in_the_url(app_env, demo_store):
+    import json
+
+    at = open_page(PAGE, params={"ww_indicator": "POVERTY", "ww_region": "75"})
+    assert not at.exception
+    assert at.selectbox(key="url_ww_region").value == "75"
+    doc = quality.wrong_way_targets(demo_store).query("indicator_id == 'POVERTY' and unit_code == '75'")
+    expected = views.plan_series(demo_store, "POVERTY", "75", doc["source_document"].iloc[0])
+    assert expected["plan"].iloc[-2] > expected["plan"].iloc[0]       # a "down" indicator planned to rise
+    import base64
+
+    import numpy as np
+
+    spec = json.loads(next(c for c in at.get("plotly_chart") if c.key == "ww_chart").proto.spec)
+    y = next(t for t in spec["data"] if t.get("name") == "plan")["y"]   # plotly 7: typed array, base64
+    y = np.frombuffer(base64.b64decode(y["bdata"]), dtype=y["dtype"]) if isinstance(y, dict) else np.asarray(y)
+    assert y.tolist() == expected["plan"].tolist()
+    assert "Almaty" in spec["layout"]["title"]["text"] and "better when ↓ lower" in spec["layout"]["title"]["text"]

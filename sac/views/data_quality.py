@@ -209,3 +209,20 @@ def outliers(store, units: tuple | None = None) -> pd.DataFrame:
     df = df[_in_units(df["unit_code"], units)]
     return _with_unit_names(df.merge(_indicator_names(store), on="indicator_id", how="left"), store) \
         .reset_index(drop=True)
+
+
+def plan_series(store, indicator_id: str, unit_code: str, source_document: str) -> pd.DataFrame:
+    """Annual plans of one indicator and unit in one source document, with the cell's fact (any document):
+    the series a wrong-way flag is about. Columns: ``period``, ``period_start``, ``plan``, ``fact`` (NaN = none).
+    """
+    return store.df("""
+        SELECT p.code AS period, p.start_date AS period_start,
+               max(v.plan) FILTER (WHERE v.source_document = ?) AS plan,
+               c.fact
+        FROM indicator_values v JOIN periods p ON p.code = v.period
+        LEFT JOIN v_indicator_cells c ON c.indicator_id = v.indicator_id AND c.unit_code = v.unit_code
+                                     AND c.period = v.period
+        WHERE v.indicator_id = ? AND v.unit_code = ? AND p.kind = 'year'
+        GROUP BY p.code, p.start_date, c.fact
+        HAVING max(v.plan) FILTER (WHERE v.source_document = ?) IS NOT NULL
+        ORDER BY p.start_date""", [source_document, indicator_id, unit_code, source_document])
