@@ -158,10 +158,12 @@ with tabs[2]:
                           tr("data_quality.col_units_n"): summ["n_units"],
                           tr("data_quality.col_first_plan"): summ["first_plan"],
                           tr("data_quality.col_last_plan"): summ["last_plan"],
+                          tr("data_quality.col_wrong_move"): 100 * summ["wrong_move"],
                           tr("data_quality.col_uom"): summ["unit_of_measure"]})
         shown = t.copy()
         for col in (tr("data_quality.col_first_plan"), tr("data_quality.col_last_plan")):
             shown[col] = shown[col].map(lambda x: lang.num(x, 2))
+        shown[tr("data_quality.col_wrong_move")] = shown[tr("data_quality.col_wrong_move")].map(lang.pct)
         st.dataframe(shown, hide_index=True, width="stretch")
         widgets.download_table(t, "wrong_way_targets", key="dl_ww")
         ind_name = dict(zip(summ["indicator_id"], summ["ind_name" + SUFFIX], strict=False))

@@ -36,8 +36,14 @@ def test_wrong_way_summary_counts_units_per_document():
                        "last_plan": [8.0, 9.0, 4.0, 7.0]})
     got = views.wrong_way_summary(df)
     assert got[["indicator_id", "source_document", "n_units"]].values.tolist() == [
-        ["POV", "D1", 2], ["INF", "D1", 1], ["POV", "D2", 1]]
+        ["POV", "D1", 2], ["POV", "D2", 1], ["INF", "D1", 1]]   # D2: 3 -> 4 (+33%) before 6 -> 7 (+17%)
     assert got.iloc[0]["first_plan"] == 4.5 and got.iloc[0]["last_plan"] == 8.5
+    assert got.iloc[0]["wrong_move"] == pytest.approx(4 / 4.5)     # a "down" indicator planned up by 89%
+
+
+def test_the_poverty_plans_of_seed_table_2_come_first_in_the_demo(demo_store):
+    got = views.wrong_way_summary(views.wrong_way(demo_store))
+    assert got["indicator_id"].iloc[0] == "POVERTY"                 # same regions as inflation, larger move
 
 
 def test_several_targets_summary_puts_the_passport_document_first():

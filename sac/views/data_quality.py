@@ -146,22 +146,28 @@ def wrong_way_summary(df: pd.DataFrame) -> pd.DataFrame:
 
     Columns: ``indicator_id``, ``ind_name_en/ru/kk``, ``unit_of_measure``, ``source_document``, ``direction``,
     ``first_year``, ``last_year``, ``n_units`` (units whose plan moves the wrong way), ``first_plan`` and
-    ``last_plan`` (medians over those units), sorted by n_units (most first).
+    ``last_plan`` (medians over those units), ``wrong_move`` (how far the median plan moves the wrong way,
+    as a share of the first: ``d*(first - last)/|first|`` with d = +1 up, -1 down; NaN when the first is 0),
+    sorted by n_units (most first), then the largest wrong move.
     """
     keys = ["indicator_id", "source_document"]
     if df.empty:
         return pd.DataFrame(columns=[*keys[:1], "ind_name_en", "ind_name_ru", "ind_name_kk", "unit_of_measure",
                                      keys[1], "direction", "first_year", "last_year", "n_units", "first_plan",
-                                     "last_plan"])
+                                     "last_plan", "wrong_move"])
     g = df.groupby(keys, dropna=False)
     out = g.agg(ind_name_en=("ind_name_en", "first"), ind_name_ru=("ind_name_ru", "first"),
                 ind_name_kk=("ind_name_kk", "first"), unit_of_measure=("unit_of_measure", "first"),
                 direction=("direction", "first"), first_year=("first_year", "min"), last_year=("last_year", "max"),
                 n_units=("unit_code", "nunique"), first_plan=("first_plan", "median"),
                 last_plan=("last_plan", "median")).reset_index()
+    sign = out["direction"].map({"up": 1.0, "down": -1.0})
+    first = out["first_plan"].astype("float64")
+    out["wrong_move"] = sign * (first - out["last_plan"]) / first.abs().where(first != 0)
     cols = ["indicator_id", "ind_name_en", "ind_name_ru", "ind_name_kk", "unit_of_measure", "source_document",
-            "direction", "first_year", "last_year", "n_units", "first_plan", "last_plan"]
-    return out.sort_values(["n_units", "indicator_id"], ascending=[False, True])[cols].reset_index(drop=True)
+            "direction", "first_year", "last_year", "n_units", "first_plan", "last_plan", "wrong_move"]
+    return out.sort_values(["n_units", "wrong_move", "indicator_id"], ascending=[False, False, True],
+                           na_position="last")[cols].reset_index(drop=True)
 
 
 def several_targets(store, units: tuple | None = None) -> pd.DataFrame:
