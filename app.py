@@ -10,7 +10,9 @@ import streamlit as st
 
 from sac.i18n import LANGUAGE_NAMES, LANGUAGES
 from sac.pages_registry import pages_for
-from sac.ui import auth, lang
+from sac.ui import auth, guard, lang
+
+guard.disable_pages_folder_mode()
 
 st.set_page_config(page_title="SAC", page_icon=":material/insights:", layout="wide")
 

@@ -3,9 +3,10 @@
 import streamlit as st
 
 from sac.auth import accounts as acc
-from sac.ui import auth, cache
+from sac.ui import auth, cache, guard
 from sac.ui.lang import tr
 
+guard.through_app()
 user = auth.current_user()
 
 if user is None or user.is_public:

@@ -7,8 +7,10 @@ import streamlit as st
 from sac import audit
 from sac.auth import PermissionDenied, queries
 from sac.auth.permissions import require
-from sac.ui import auth, cache, widgets
+from sac.ui import auth, cache, guard, widgets
 from sac.ui.lang import tr
+
+guard.page("pages/audit.py")
 
 user = auth.current_user()
 st.title(tr("auth.audit_title"))

@@ -10,8 +10,10 @@ import streamlit as st
 from sac import charts
 from sac.auth.permissions import allowed_units, restrict_frame
 from sac.methodology import current
-from sac.ui import auth, cache, lang, widgets
+from sac.ui import auth, cache, guard, lang, widgets
 from sac.views import budget as v
+
+guard.page("pages/budget.py")
 
 L = lang.lang()
 NAME = lang.name_col()

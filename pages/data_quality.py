@@ -13,9 +13,11 @@ import streamlit as st
 from sac import charts
 from sac.auth.permissions import allowed_units, can_open
 from sac.methodology import current
-from sac.ui import auth, cache, lang, widgets
+from sac.ui import auth, cache, guard, lang, widgets
 from sac.ui.lang import tr
 from sac.views import data_quality as v
+
+guard.page("pages/data_quality.py")
 
 L = lang.lang()
 NAME = lang.name_col()

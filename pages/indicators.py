@@ -9,8 +9,10 @@ import streamlit as st
 from sac import charts
 from sac.auth.permissions import allowed_units, restrict_frame
 from sac.metrics import goalmap
-from sac.ui import auth, cache, lang, widgets
+from sac.ui import auth, cache, guard, lang, widgets
 from sac.views import indicators as v
+
+guard.page("pages/indicators.py")
 
 L = lang.lang()
 NAME = lang.name_col()

@@ -6,7 +6,9 @@ import streamlit as st
 
 from sac import methodology
 from sac.auth import permissions
-from sac.ui import auth, cache, lang, widgets
+from sac.ui import auth, cache, guard, lang, widgets
+
+guard.page("pages/methodology.py")
 
 st.title(lang.tr("methodology.title"))
 st.caption(lang.tr("methodology.intro"))

@@ -12,9 +12,11 @@ import streamlit as st
 
 from sac import charts
 from sac.auth.permissions import allowed_units, can_open
-from sac.ui import auth, cache, lang, widgets
+from sac.ui import auth, cache, guard, lang, widgets
 from sac.ui.lang import tr
 from sac.views import projects as v
+
+guard.page("pages/projects.py")
 
 L = lang.lang()
 NAME = lang.name_col()

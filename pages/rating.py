@@ -11,9 +11,11 @@ import streamlit as st
 from sac import charts
 from sac.auth.permissions import can_open, restrict_frame
 from sac.methodology import current
-from sac.ui import auth, cache, lang, widgets
+from sac.ui import auth, cache, guard, lang, widgets
 from sac.ui.lang import tr
 from sac.views import rating as views
+
+guard.page("pages/rating.py")
 
 REGION_PAGE = "pages/region.py"
 

@@ -11,10 +11,12 @@ import streamlit as st
 from sac import charts
 from sac.auth.permissions import allowed_units, can_open
 from sac.metrics import projects as projects_metrics
-from sac.ui import auth, cache, lang, widgets
+from sac.ui import auth, cache, guard, lang, widgets
 from sac.ui.lang import tr
 from sac.views import rating as rating_views
 from sac.views import region as views
+
+guard.page("pages/region.py")
 
 code = lang.lang()
 name_col = lang.name_col()

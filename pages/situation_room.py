@@ -13,10 +13,12 @@ import streamlit as st
 
 from sac.auth.permissions import allowed_units, can, can_open, restrict_frame
 from sac.metrics import exceptions as exc_metrics
-from sac.ui import auth, cache, lang, widgets
+from sac.ui import auth, cache, guard, lang, widgets
 from sac.ui.lang import tr
 from sac.views import rating as rating_views
 from sac.views import situation as views
+
+guard.page("pages/situation_room.py")
 
 HERE = "pages/situation_room.py"
 ROOT = Path(__file__).resolve().parent.parent

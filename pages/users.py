@@ -6,8 +6,10 @@ from sac.auth import ROLES, PermissionDenied, queries
 from sac.auth import accounts as acc
 from sac.auth.permissions import require
 from sac.i18n import LANGUAGE_NAMES, LANGUAGES
-from sac.ui import auth, cache
+from sac.ui import auth, cache, guard
 from sac.ui.lang import lang, tr
+
+guard.page("pages/users.py")
 
 user = auth.current_user()
 st.title(tr("auth.users_title"))

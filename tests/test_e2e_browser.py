@@ -8,6 +8,7 @@ test-artifacts/ (not committed).
 
 from __future__ import annotations
 
+import contextlib
 import re
 import shutil
 
@@ -36,8 +37,8 @@ def server(demo_db_path, tmp_path_factory):
 def sign_in(page, url: str, username: str, password: str) -> None:
     page.goto(url)
     wait_idle(page)
-    page.get_by_label(t("auth.username", "en")).fill(username)
-    page.get_by_label(t("auth.password", "en")).fill(password)
+    page.get_by_role("textbox", name=t("auth.username", "en")).fill(username)
+    page.get_by_role("textbox", name=t("auth.password", "en")).fill(password)
     page.get_by_role("button", name=t("auth.sign_in", "en")).click()
     wait_idle(page)
     page.get_by_role("heading", name=t("situation.title", "en")).wait_for()
@@ -46,18 +47,41 @@ def sign_in(page, url: str, username: str, password: str) -> None:
 def table_rows(page, index: int = 0) -> list[str]:
     """The visible rows of the index-th st.dataframe, as text (from the grid's accessible table)."""
     rows = page.locator("[data-testid='stDataFrame']").nth(index).locator("table tr")
-    return [rows.nth(i).inner_text() for i in range(1, min(rows.count(), 25))]
+    return [rows.nth(i).text_content() for i in range(1, min(rows.count(), 25))]
 
 
-def choose(page, label: str, option: str) -> None:
-    box = page.locator("[data-testid='stSelectbox']").filter(has_text=label).first
-    box.click()
-    page.get_by_role("option", name=option, exact=True).click()
+def choose(page, label: str, option: str | None = None, *, scope=None) -> str:
+    """Pick ``option`` (or the first option other than the current one) in the selectbox labelled ``label``."""
+    box = (scope or page).locator("[data-testid='stSelectbox']").filter(has_text=label).first
+    current = box.get_by_role("combobox").input_value().strip()
+    box.get_by_role("button", name="Open").click()
+    options = page.get_by_role("option")
+    options.first.wait_for()
+    names = [options.nth(i).inner_text().strip() for i in range(options.count())]
+    pick = option if option is not None else next(n for n in names if n != current)
+    options.nth(names.index(pick)).click()
+    wait_idle(page)
+    return pick
+
+
+@contextlib.contextmanager
+def shot_on_failure(page, name: str):
+    """Keep a screenshot of the moment a browser test failed (test-artifacts/failed-<name>.png)."""
+    try:
+        yield
+    except BaseException:
+        screenshot(page, f"failed-{name}")
+        raise
+
+
+def open_from_sidebar(page, title: str) -> None:
+    """Follow a navigation link (in-app, so the signed-in session is kept; a reload would start a new one)."""
+    page.locator("[data-testid='stSidebarNav'] a").filter(has_text=title).first.click()
     wait_idle(page)
 
 
 def test_analyst_journey(server, tmp_path):
-    with browser_page() as page:
+    with browser_page() as page, shot_on_failure(page, "analyst_journey"):
         sign_in(page, server, "analyst", "analyst-demo")
         screenshot(page, "en-situation_room")
 
@@ -75,20 +99,20 @@ def test_analyst_journey(server, tmp_path):
         screenshot(page, "en-exception-detail")
 
         # The rating: change the period and the table changes.
-        page.goto(f"{server}/rating?period=2025")
-        wait_idle(page)
+        open_from_sidebar(page, t("nav.rating", "en"))
+        page.locator("[data-testid='stDataFrame'] table tr").nth(1).wait_for(state="attached")
         before = table_rows(page)
         assert before, "the rating table is empty"
-        choose(page, t("rating.period", "en"), "2024")
-        assert "period=2024" in page.url
+        picked = choose(page, t("rating.period", "en"))
+        assert f"period={picked}" in page.url
+        page.wait_for_timeout(500)
         after = table_rows(page)
         assert after and after != before, "changing the period did not change the rating table"
 
         # Upload: a small CSV with Russian headers goes through the dry run and shows its summary.
         csv = tmp_path / "facts.csv"
         csv.write_text("Показатель;Регион;Период;План;Факт\nKNI-01;г. Алматы;2026-Q4;5,0;\n", encoding="utf-8")
-        page.goto(f"{server}/upload")
-        wait_idle(page)
+        open_from_sidebar(page, t("nav.upload", "en"))
         page.locator("input[type='file']").set_input_files(str(csv))
         wait_idle(page)
         page.wait_for_timeout(1000)
@@ -99,16 +123,34 @@ def test_analyst_journey(server, tmp_path):
 
 
 def test_screenshots_of_every_page(server):
-    with browser_page() as page:
+    with browser_page() as page, shot_on_failure(page, "every_page"):
         sign_in(page, server, "admin", "admin-demo")
         for spec in PAGES:
             slug = spec.path.split("/")[1][:-3]
-            page.goto(f"{server}/{slug}")
+            open_from_sidebar(page, t(spec.title_key, "en"))
+            page.wait_for_timeout(500)
             wait_idle(page)
             assert not page.locator("[data-testid='stException']").count(), f"{slug} shows a traceback"
             screenshot(page, f"en-{slug}")
-        for code in ("ru", "kk"):
-            page.goto(f"{server}/situation_room?lang={code}")
-            wait_idle(page)
+        open_from_sidebar(page, t("nav.situation_room", "en"))
+        for code, name in (("ru", "Русский"), ("kk", "Қазақша")):
+            choose(page, t("common.language", "en" if code == "ru" else "ru"), name,
+                   scope=page.locator("[data-testid='stSidebar']"))
+            page.get_by_role("heading", name=t("situation.title", code)).wait_for()
             assert not page.locator("[data-testid='stException']").count()
             screenshot(page, f"{code}-situation_room")
+
+
+def test_a_typed_link_to_an_admin_page_asks_for_sign_in_first(demo_db_path, tmp_path):
+    """A fresh server, and the very first request is a deep link: Streamlit's pages-folder mode would run
+    pages/users.py directly, without app.py; the page guard must send it through sign-in instead."""
+    db = tmp_path / "sac.duckdb"
+    shutil.copy(demo_db_path, db)
+    with streamlit_server({"SAC_DB_PATH": str(db), "SAC_PUBLIC_VIEWS": "0"}) as url, browser_page() as page, \
+            shot_on_failure(page, "deep_link"):
+        page.goto(f"{url}/users")
+        wait_idle(page)
+        page.get_by_role("textbox", name=t("auth.password", "en")).wait_for()
+        main = page.locator("[data-testid='stMain']").inner_text()
+        assert t("auth.users_title", "en") not in main
+        assert not page.get_by_role("button", name=t("auth.add_user", "en")).count()

@@ -1,0 +1,40 @@
+"""The first line of every page: run it only for a user whose role may open it.
+
+Why both this and the navigation: Streamlit serves a `pages/` folder next to the main script in its
+older multipage mode, where a typed link (``/users``) runs that page's file directly, without
+``app.py`` and so without sign-in, until the first run of the main script. :func:`page` switches that
+mode off for the process and reruns through ``app.py``; and it checks the role again, so a page never
+trusts that the navigation hid it.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
+
+from sac.auth import User
+from sac.auth.permissions import can_open
+from sac.ui import auth
+from sac.ui.lang import tr
+
+
+def disable_pages_folder_mode() -> None:
+    """Make every later run go through app.py's st.navigation (Streamlit caches this per process)."""
+    PagesManager.uses_pages_directory = False
+
+
+def through_app() -> None:
+    """If this run came straight to a page file (pages-folder mode), rerun it through app.py."""
+    if PagesManager.uses_pages_directory:
+        disable_pages_folder_mode()
+        st.rerun()
+
+
+def page(path: str) -> User | None:
+    """Stop the page unless the current user may open ``path`` (e.g. ``"pages/rating.py"``)."""
+    through_app()
+    user = auth.current_user()
+    if not can_open(user, path):
+        st.warning(tr("common.not_allowed"), icon=":material/lock:")
+        st.stop()
+    return user
