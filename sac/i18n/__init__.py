@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 LANGUAGES = ("en", "ru", "kk")
@@ -30,7 +30,7 @@ class MissingTranslation(KeyError):
     pass
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalogues() -> dict[str, dict[str, dict[str, str]]]:
     """All catalogues: {namespace: {key: {lang: text}}}."""
     out = {}
