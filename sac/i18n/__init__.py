@@ -15,7 +15,7 @@ from __future__ import annotations
 import datetime as _dt
 import json
 import math
-from functools import cache, lru_cache
+from functools import cache
 from pathlib import Path
 
 LANGUAGES = ("en", "ru", "kk")
