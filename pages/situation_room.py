@@ -87,10 +87,11 @@ m1.metric(tr("situation.m_achieved"), lang.pct(ach["share"]), delta=tr("situatio
           border=True)
 gap = budget["gap"]
 m2.metric(tr("situation.m_budget", year=period[:4]), lang.pct(budget["execution"]),
-          delta=None if pd.isna(gap) else tr("situation.m_budget_delta", gap=lang.num(gap, 1),
-                                               elapsed=lang.pct(budget["elapsed"])),
-          delta_color="normal", delta_arrow="off" if pd.isna(gap) else ("down" if gap < 0 else "up"), border=True,
-          help=tr("situation.m_budget_help", spent=lang.num(budget["spent"]), plan=lang.num(budget["annual_plan"])))
+          delta=None if pd.isna(gap) else tr("situation.m_budget_delta", gap=lang.num(gap, 1)),
+          # explicit colour: the gap is printed with a typographic minus, which Streamlit would read as a gain
+          delta_color=views.gap_colour(gap), delta_arrow=views.gap_arrow(gap), border=True,
+          help=tr("situation.m_budget_help", spent=lang.num(budget["spent"]), plan=lang.num(budget["annual_plan"]),
+                  elapsed=lang.pct(budget["elapsed"])))
 m3.metric(tr("situation.m_projects"), tr("situation.m_projects_value", n=proj["off_track"], total=proj["running"]),
           help=tr("situation.m_projects_help", amber=proj["at_risk"]), border=True)
 m4.metric(tr("situation.m_instructions"),

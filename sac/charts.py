@@ -400,11 +400,15 @@ def rank_history(df: pd.DataFrame, *, lang: str = "en", highlight: Sequence[str]
     d = d.sort_values(["unit_name", "period"], kind="stable")
     units = d["unit_name"].drop_duplicates().tolist()
     hl = set(highlight or [])
+    # Colours go to the coloured lines in turn, so two highlighted units never share one (numbering every
+    # unit gave Almaty and Mangystau, 3rd and 11th of 20, the same black).
+    coloured = [u for u in units if not hl or u in hl]
+    colour_of = {u: QUALITATIVE[i % len(QUALITATIVE)] for i, u in enumerate(coloured)}
     fig = go.Figure()
-    for i, u in enumerate(units):  # one trace per unit (tens at most), not per row
+    for u in units:  # one trace per unit (tens at most), not per row
         part = d[d["unit_name"] == u]
-        grey = bool(hl) and u not in hl
-        colour = "#CCCCCC" if grey else QUALITATIVE[i % len(QUALITATIVE)]
+        grey = u not in colour_of
+        colour = "#CCCCCC" if grey else colour_of[u]
         fig.add_trace(go.Scatter(
             x=part["period"], y=part["rank"], mode="lines+markers", name=str(u), connectgaps=False,
             line=dict(color=colour, width=1.5 if grey else 2.5), marker=dict(size=6 if grey else 8),

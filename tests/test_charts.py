@@ -272,6 +272,18 @@ def test_rank_history_has_rank_one_on_top():
     assert b.line.color == "#CCCCCC" and a.line.color != "#CCCCCC"
 
 
+def test_rank_history_gives_every_highlighted_unit_its_own_colour():
+    # 20 regions, the six highlighted spread out: the 4th and the 12th once both came out black
+    names = [f"R{i:02d}" for i in range(20)]
+    df = pd.DataFrame({"period": ["2024"] * 20, "unit_name": names, "rank": range(1, 21)})
+    highlight = ["R00", "R03", "R11", "R15", "R18", "R19"]
+    fig = C.rank_history(df, highlight=highlight)
+    colours = {t.name: t.line.color for t in fig.data}
+    assert len({colours[n] for n in highlight}) == len(highlight)
+    assert "#CCCCCC" not in {colours[n] for n in highlight}
+    assert {colours[n] for n in names if n not in highlight} == {"#CCCCCC"}
+
+
 # --- ratings ------------------------------------------------------------------------------------------------------
 
 

@@ -135,3 +135,26 @@ def test_public_reader_sees_figures_but_not_the_exceptions(app_env):
     assert len(at.metric) == 4
     assert any("signed-in" in i.value for i in at.info)
     assert not [pl for pl in at.get("page_link") if pl.value == "Open"]
+
+
+@pytest.mark.parametrize("gap,colour,arrow", [
+    (-19.0, "red", "down"),     # spending behind the calendar is bad news, whatever minus sign is printed
+    (-0.04, "red", "down"),
+    (0.0, "green", "off"),
+    (3.2, "green", "up"),
+    (float("nan"), "off", "off"),  # no plan: no judgement
+])
+def test_budget_gap_colour_and_arrow(gap, colour, arrow):
+    assert views.gap_colour(gap) == colour
+    assert views.gap_arrow(gap) == arrow
+
+
+def test_budget_delta_is_red_when_spending_is_behind_the_calendar(app_env, demo_store):
+    period = rating_views.periods_with_data(demo_store)[1]
+    at = open_page(PAGE, params={"period": period})
+    budget = views.budget_execution(demo_store, int(period[:4]), dt.date.today())
+    metric = next(m for m in at.metric if m.label == f"Budget execution {period}")
+    assert metric.proto.delta.startswith("−" if budget["gap"] < 0 else "")
+    assert metric.proto.delta.endswith("p.p. vs calendar")
+    red = metric.proto.MetricColor.RED if budget["gap"] < 0 else metric.proto.MetricColor.GREEN
+    assert metric.proto.color == red

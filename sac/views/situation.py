@@ -89,6 +89,22 @@ def budget_execution(store, year: int, today: _dt.date, units=None) -> dict:
             "gap": execution - elapsed if not np.isnan(execution) else np.nan}
 
 
+def gap_colour(gap: float) -> str:
+    """Colour of the budget gap (execution - elapsed, p.p.): spending behind the calendar is red, on or ahead
+    of it green, no gap (no plan) grey. Given explicitly because the page prints the gap with a typographic
+    minus, which Streamlit's automatic colouring would read as a gain."""
+    if gap is None or pd.isna(gap):
+        return "off"
+    return "red" if gap < 0 else "green"
+
+
+def gap_arrow(gap: float) -> str:
+    """Arrow of the budget gap: down when behind the calendar, up when ahead, none when unknown or zero."""
+    if gap is None or pd.isna(gap) or gap == 0:
+        return "off"
+    return "down" if gap < 0 else "up"
+
+
 def projects_summary(store, today: _dt.date, units=None) -> dict:
     """Running projects and how many are off track (computed status red, METHODOLOGY.md section 6).
 
