@@ -78,7 +78,7 @@ m[3].metric(tr("budget.m_execution"), _pct(t0["execution"]))
 m[4].metric(f'{tr("budget.m_unspent")}, {MLN}', lang.num(t0["unspent"], 0))
 latest = t0["latest_period"]
 if isinstance(latest, str) and latest != str(year) and not latest.endswith(("-12", "-Q4")):
-    st.caption(tr("budget.ytd_note", year=year, period=latest))
+    st.caption(tr("budget.ytd_note", year=year, period=v.period_label(latest)))
 by_program = cache.call(v.execution, year, "program", program, units)
 by_region = restrict_frame(cache.call(v.execution, year, "region", program, units), user, "key")
 
@@ -153,6 +153,8 @@ if program:
     spikes = spikes[spikes["program_code"] == program]
 if spikes.empty:
     widgets.empty_state(tr("budget.what_monthly", year=year))
+elif spikes["q4_share"].isna().all():  # the year's data do not reach December yet: nothing to draw
+    st.info(tr("budget.spikes_not_yet", year=year, period=v.period_label(latest)), icon=":material/hourglass_top:")
 else:
     sp = spikes.sort_values("q4_share", ascending=False, na_position="last")
     fig = charts.spike_bars(sp.assign(program=sp["program_code"] + " " + sp["program_code"].map(prog_name).fillna("").map(_short)),

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pandas as pd
+import pytest
 from streamlit.testing.v1 import AppTest
 from test_pages import ADMIN, ROOT
 
@@ -87,3 +88,30 @@ def test_project_office_sees_only_its_regions(app_env):
     assert not at.exception
     regions = next(d.value for d in at.dataframe if "Name" in d.value.columns and "75" in set(d.value.iloc[:, 0]))
     assert regions.iloc[:, 0].tolist() == ["75"]
+
+
+def test_all_programs_together_add_up_every_program_and_stop_at_the_last_month(demo_store):
+    # Abai region, 2026: the demo's spending reaches October
+    together = views.cumulative_by_month(demo_store, 2026, None, "10", True)
+    tot = views.totals(demo_store, 2026, None, "10").iloc[0]
+    assert together["month"].max() == 10                  # no flat November and December
+    last = together.iloc[-1]
+    assert last["annual_plan"] == pytest.approx(tot["plan"])            # every program's plan, not the first one's
+    assert last["spent_cum"] == pytest.approx(tot["spent"])
+    assert last["cum_share_spent"] == pytest.approx(tot["execution"])    # the line ends where the headline figure says
+    per_program = views.cumulative_by_month(demo_store, 2026, None, "10")
+    assert per_program.groupby("program_code")["month"].max().le(10).all()
+
+
+@pytest.mark.parametrize("code,label", [("2026-10", "10.2026"), ("2026-03", "03.2026"), ("2026", "2026"),
+                                        ("2026-Q3", "2026-Q3"), (None, "—")])
+def test_period_label(code, label):
+    assert views.period_label(code) == label
+
+
+def test_an_unfinished_year_says_why_there_is_no_spike_chart(app_env):
+    at = open_page(PAGE, params={"year": "2026"})
+    assert not at.exception
+    assert any("2026 is not over: the data reach 10.2026" in i.value for i in at.info)
+    assert any("data up to 10.2026" in c.value for c in at.caption)
+    assert not any("seed" in c.value for c in at.caption)

@@ -48,6 +48,15 @@ def latest_month(store, year: int) -> str | None:
     """, [int(year)])
 
 
+def period_label(code) -> str:
+    """A period code as a reader writes it: months '2026-10' as '10.2026' (the app's dd.mm.yyyy order);
+    years and quarters ('2026', '2026-Q3') unchanged; missing as an em dash."""
+    if not isinstance(code, str) or not code:
+        return "—"
+    year, _, rest = code.partition("-")
+    return f"{rest}.{year}" if rest.isdigit() else code
+
+
 # -- METHODOLOGY.md section 5 via sac.metrics.budget -------------------------------------------------------
 
 def _units(region) -> list[str] | None:
@@ -115,11 +124,23 @@ def cumulative_by_month(store, year: int, program: str | None = None, region=Non
     cols = ["program_code", "month", "spent_cum", "annual_plan", "cum_share_spent", "elapsed_share"]
     if x.empty or (x["kind"] == "year").all():
         return pd.DataFrame(columns=cols)
-    if together:
-        x = x.assign(program_code="*")
     out = _b.cumulative_by_month(x, int(year), by=("program_code",))
     out = out.rename(columns={"month_end": "month", "cum_execution": "cum_share_spent"})
-    # months after the latest spending are "not yet", not a flat line
+    # Months after a program's latest spending are "not yet", not a flat line at the last total.
+    seen = x[x["spent"].notna() & (x["kind"] != "year")]
+    last = seen.assign(m=seen["month"].fillna(seen["quarter"] * 3)).groupby("program_code")["m"].max()
+    out = out[out["month"] <= out["program_code"].map(last)]
+    if together:
+        # Summed per program first: relabelling every line '*' before the metric would let its one-document
+        # rule keep a single program's lines (the line showed program 015 alone as "all programs").
+        out = (out.groupby("month", as_index=False)[["spent_cum", "annual_plan"]].sum(min_count=1)
+               .assign(program_code="*"))
+        # a month counts only while every program still has data, so the sum never dips at a data edge
+        n = seen["program_code"].nunique()
+        have = out["month"].map(lambda m: int((last >= m).sum()))
+        out = out[have == n]
+        out["cum_share_spent"] = out["spent_cum"] / out["annual_plan"]
+        out["elapsed_share"] = out["month"] / 12.0
     return out[out["spent_cum"].notna()][cols].reset_index(drop=True)
 
 
