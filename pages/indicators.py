@@ -60,12 +60,14 @@ def _progress_block(prog: pd.DataFrame, unit: str | None) -> None:
         st.caption(tr("indicators.progress_no_status", reason=reason))
     else:
         st.markdown(f"**{tr('indicators.progress_status')}: {tr('indicators.status_' + str(r['status']))}**")
-    m1, m2, m3, m4 = st.columns(4)
+    # two by two: four across a two-thirds column cut the labels and the projected value short
+    m1, m2 = st.columns(2)
+    m3, m4 = st.columns(2)
     m1.metric(tr("indicators.progress_g_obs"), lang.pct(100 * r["g_obs"]) if pd.notna(r["g_obs"]) else "—")
     m2.metric(tr("indicators.progress_g_req"), lang.pct(100 * r["g_req"]) if pd.notna(r["g_req"]) else "—")
     m3.metric(tr("indicators.progress_q"), lang.num(r["q"], 2))
     m4.metric(tr("indicators.progress_projection", year=_year(r["target_year"])),
-              lang.num(r["projected_value"], 2, unit))
+              lang.num(r["projected_value"], 2), help=unit)
     if pd.notna(r["projected_achieved"]):
         st.caption(tr("indicators.progress_projected_achieved") if bool(r["projected_achieved"])
                    else tr("indicators.progress_projected_missed"))
@@ -109,7 +111,8 @@ else:
     css = rag.apply(lambda s: s.map(lambda r: f"background-color: {bg[r]}; color: {fg[r]}" if r in bg else ""))
     styler = text.style.apply(lambda _: css, axis=None)
     col_cfg = {"region": st.column_config.TextColumn(tr("indicators.col_region"), pinned=True)}
-    col_cfg.update({c: st.column_config.TextColumn(c, help=ind_name.get(c, c), width="small")
+    # no fixed width: a "small" column cut the codes (CORRUPTIC, CANCER_EA); the name is the header's tooltip
+    col_cfg.update({c: st.column_config.TextColumn(c, help=ind_name.get(c, c))
                     for c in text.columns if c != "region"})
     event = st.dataframe(styler, hide_index=True, column_config=col_cfg, key="matrix", on_select="rerun",
                          selection_mode="single-cell", height=min(38 + 35 * len(text), 760))
@@ -158,22 +161,13 @@ with left:
         fig = charts.indicator_series(
             s.rename(columns={"start_date": "period_start"}), target_value=target_value, target_year=target_year,
             projection=projection, unit_of_measure=unit, lang=L,
+            date_tickformat="%Y" if p["periodicity"] == "year" else charts.DATE_TICKFORMAT,
             labels={"plan": tr("indicators.trace_plan"), "fact": tr("indicators.trace_fact"),
                     "target": tr("indicators.trace_target"), "projection": tr("indicators.trace_projection")})
         widgets.chart(fig, f"{indicator}_{region or 'KZ'}", key="series_chart")
         _progress_block(prog, unit)
         if region is None:
             st.caption(tr("indicators.series_country_note", rule=tr(f"indicators.agg_{p['aggregation']}")))
-        table = s[["period", "plan", "fact", "n_plan", "n_fact"]].rename(columns={
-            "period": tr("indicators.col_period"), "plan": tr("indicators.col_plan"),
-            "fact": tr("indicators.col_fact"), "n_plan": tr("indicators.col_n_plan"),
-            "n_fact": tr("indicators.col_n_fact")})
-        if region is not None:
-            table = table.iloc[:, :3]
-        with st.expander(tr("indicators.col_period") + " · " + tr("indicators.col_plan") + " / "
-                         + tr("indicators.col_fact")):
-            st.dataframe(table, hide_index=True, width="stretch")
-            widgets.download_table(table, f"{indicator}_{region or 'KZ'}_series", key="dl_series")
 
 with right:
     st.markdown(f"**{tr('indicators.passport_heading', code=indicator)}**")
@@ -215,6 +209,18 @@ with right:
                              tr("indicators.col_value"): [str(values[f]) for f in v.PASSPORT_FIELDS]})
     st.dataframe(passport, hide_index=True, width="stretch", height=38 + 35 * len(passport))
     widgets.download_table(passport, f"passport_{indicator}", key="dl_passport")
+
+if not s.empty:  # the series as a table, full width so its download buttons are not squeezed
+    table = s[["period", "plan", "fact", "n_plan", "n_fact"]].rename(columns={
+        "period": tr("indicators.col_period"), "plan": tr("indicators.col_plan"),
+        "fact": tr("indicators.col_fact"), "n_plan": tr("indicators.col_n_plan"),
+        "n_fact": tr("indicators.col_n_fact")})
+    if region is not None:
+        table = table.iloc[:, :3]
+    with st.expander(tr("indicators.col_period") + " · " + tr("indicators.col_plan") + " / "
+                     + tr("indicators.col_fact")):
+        st.dataframe(v.format_series_table(table, L), hide_index=True, width="stretch")
+        widgets.download_table(table, f"{indicator}_{region or 'KZ'}_series", key="dl_series")
 
 # -- 3. goal map and gap analysis ---------------------------------------------------------------
 st.divider()

@@ -149,3 +149,30 @@ def test_unknown_url_values_fall_back_without_error(app_env, lang):
     at = open_page(PAGE, lang, params={"indicator": "NO_SUCH", "region": "99", "period": "1999"})
     assert not at.exception
     assert len(_matrix(at)) == 20
+
+
+@pytest.mark.parametrize("values,decimals", [
+    ([104.8, 105.3], 1), ([14.3, 5.37], 2), ([20.0, 19.0], 0), ([1 / 3], 2), ([None, float("nan")], 0),
+])
+def test_value_decimals(values, decimals):
+    assert views.value_decimals(pd.Series(values, dtype=float)) == decimals
+
+
+def test_series_table_prints_a_missing_fact_as_a_dash_in_the_languages_number_format():
+    t = pd.DataFrame({"Period": ["2025", "2026"], "Plan": [1234.5, 105.8], "Fact": [91.2, None]})
+    ru = views.format_series_table(t, "ru")
+    assert ru["Plan"].tolist() == ["1\u00a0234,5", "105,8"]
+    assert ru["Fact"].tolist() == ["91,2", "—"]
+    assert views.format_series_table(t, "en")["Plan"].tolist() == ["1,234.5", "105.8"]
+
+
+def test_region_series_table_has_no_none_and_progress_figures_are_whole(app_env, demo_store):
+    # AGRI_PROD in Abai Region: the 2026 fact is not in yet
+    at = open_page(PAGE, params={"indicator": "AGRI_PROD", "region": "10", "period": "2025"})
+    assert not at.exception
+    series = next(d.value for d in at.dataframe if list(d.value.columns) == ["Period", "Plan", "Fact"])
+    assert "2026" in series["Period"].tolist()
+    assert not series.isna().any().any() and "None" not in series.to_numpy()
+    assert series.set_index("Period").loc["2026", "Fact"] == "—"
+    projected = next(m for m in at.metric if m.label.startswith("Projected value"))
+    assert "%" not in projected.value and "year" not in projected.value   # the unit is in the help, not cut off

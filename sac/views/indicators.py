@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sac.i18n import fmt_number
 from sac.metrics import plan_fact as _pf
 
 #: Passport fields in the order of METHODOLOGY.md section 1 (the page translates each key).
@@ -256,3 +257,23 @@ def gap_table(gap: pd.DataFrame, lang: str, region_names: dict[str, str]) -> pd.
     cols = ["indicator_id", "name", "unit_code", "region", "unit_of_measure", "target_value", "target_year",
             "current_fact", "current_period", "required", "planned", "n_projects", "shortfall", "verdict"]
     return g[cols].reset_index(drop=True)
+
+
+def value_decimals(values: pd.Series, most: int = 2) -> int:
+    """How many decimals show every value of ``values`` exactly, at most ``most`` (0 for whole numbers)."""
+    x = pd.to_numeric(values, errors="coerce").dropna().to_numpy(dtype=float)
+    for d in range(most):
+        if np.allclose(x, np.round(x, d), atol=10 ** -(most + 2), rtol=0):
+            return d
+    return most
+
+
+def format_series_table(table: pd.DataFrame, lang: str) -> pd.DataFrame:
+    """The series table as text for display: the period column as it is, plans and facts with the decimals
+    they need (one shared count per column) in the language's number format, counts as whole numbers,
+    missing as an em dash (a raw frame showed 'None' for a fact not yet reported)."""
+    out = table.copy()
+    for i, c in enumerate(out.columns[1:], start=1):
+        d = value_decimals(out[c]) if i <= 2 else 0
+        out[c] = out[c].map(lambda x, d=d: fmt_number(x, lang, d))
+    return out
