@@ -234,7 +234,7 @@ with tab_map:
     else:
         st.caption(tr("indicators.goalmap_caption"))
         df = tree.assign(name=tree[NAME].fillna(tree["name_en"]), responsible=tree["responsible_name"])
-        fig = charts.goal_sunburst(df, lang=L, level_labels=levels, max_depth=3,
+        fig = charts.goal_sunburst(df, lang=L, level_labels=levels, max_depth=3, score_min="auto",
                                    labels={"score": tr("indicators.col_score"),
                                            "responsible": tr("indicators.col_responsible"),
                                            "no_data": tr("common.no_data")},

@@ -741,9 +741,19 @@ def project_timeline(df: pd.DataFrame, *, lang: str = "en", labels: Mapping[str,
 GOAL_LABELS = {"score": "score", "responsible": "responsible", "no_data": "no data"}
 
 
+def goal_score_min(scores) -> float:
+    """The light end of the goal map's colour scale: the lowest score rounded down to a multiple of 10,
+    between 0 and 80 (so the scale spans at least 20 points); 0 when there is no score."""
+    x = pd.to_numeric(pd.Series(scores), errors="coerce").dropna()
+    if x.empty:
+        return 0.0
+    return float(min(80.0, max(0.0, np.floor(x.min() / 10.0) * 10.0)))
+
+
 def goal_sunburst(df: pd.DataFrame, *, kind: str = "sunburst", lang: str = "en",
                   labels: Mapping[str, str] | None = None, level_labels: Mapping[str, str] | None = None,
-                  title: str | None = None, responsible_col: str = "responsible", max_depth: int = -1) -> go.Figure:
+                  title: str | None = None, responsible_col: str = "responsible", max_depth: int = -1,
+                  score_min: float | str = 0) -> go.Figure:
     """The goal map (Rules para 17, Appendix 2) as a sunburst, or a treemap with ``kind="treemap"``.
 
     Input columns: ``id``, ``parent`` (empty/NaN for roots), ``name``, ``score`` (0-100 roll-up from
@@ -751,6 +761,10 @@ def goal_sunburst(df: pd.DataFrame, *, kind: str = "sunburst", lang: str = "en",
     hover). Optional ``responsible_col`` (default ``responsible``): the responsible official, shown in the
     hover. Sector colours are the score scale; each sector's text carries its score or "○ no data". All
     sectors count equally (no area encoding). The colour bar is a hidden helper trace (trace 1).
+
+    ``score_min``: the score at the light end of the scale (default 0). ``"auto"``: the lowest score rounded
+    down to a multiple of 10, at most 80 — with every node scoring 94-100 a 0-100 scale painted the whole map
+    one dark blue; the colour bar shows the range used.
     """
     _require(df, ["id", "parent", "name", "score", "level"], "goal_sunburst")
     if kind not in ("sunburst", "treemap"):
@@ -758,6 +772,8 @@ def goal_sunburst(df: pd.DataFrame, *, kind: str = "sunburst", lang: str = "en",
     lab = _labels(GOAL_LABELS, labels)
     d = df.copy()
     d["score"] = pd.to_numeric(d["score"], errors="coerce")
+    lo = goal_score_min(d["score"]) if score_min == "auto" else float(score_min)
+    scaled = (d["score"] - lo) / (100.0 - lo) * 100.0  # the colour position only; texts keep the score
     d["_parent"] = d["parent"].astype(object).where(d["parent"].notna(), "").astype(str)
     lvl = d["level"].astype(str)
     d["_level"] = lvl.map(dict(level_labels)).fillna(lvl) if level_labels else lvl
@@ -772,13 +788,13 @@ def goal_sunburst(df: pd.DataFrame, *, kind: str = "sunburst", lang: str = "en",
     text_sc = np.where(d["score"].notna(), "%{label}<br>%{customdata[1]:.1f}", "%{label}<br>" + nd)
     common = dict(ids=d["id"].astype(str), parents=d["_parent"], labels=d["name"].astype(str),
                   customdata=custom, hovertemplate=hover, texttemplate=text_sc.tolist(),
-                  marker=dict(colors=score_colours(d["score"]), line=dict(color="white", width=1)),
-                  maxdepth=max_depth, insidetextfont=dict(color=_text_on(d["score"].fillna(0))))
+                  marker=dict(colors=score_colours(scaled), line=dict(color="white", width=1)),
+                  maxdepth=max_depth, insidetextfont=dict(color=_text_on(scaled.fillna(0))))
     trace = go.Sunburst(**common, insidetextorientation="horizontal", leaf=dict(opacity=1)) if kind == "sunburst" else go.Treemap(**common)
     fig = go.Figure(trace)
     # an empty scatter only to show the colour bar of the score scale
     fig.add_trace(go.Scatter(x=[None], y=[None], mode="markers", showlegend=False, hoverinfo="skip",
-                             marker=dict(colorscale=SCORE_COLOURSCALE, cmin=0, cmax=100, color=[0], showscale=True,
+                             marker=dict(colorscale=SCORE_COLOURSCALE, cmin=lo, cmax=100, color=[lo], showscale=True,
                                          colorbar=dict(title=dict(text=lab["score"]), thickness=14, len=0.7))))
     _layout(fig, lang, title, height=560)
     fig.update_xaxes(visible=False)

@@ -389,6 +389,24 @@ def test_goal_sunburst_colours_by_score_missing_grey_and_hover_has_responsible()
         assert list(tr.parents) == ["", "np", "np"]
 
 
+@pytest.mark.parametrize("scores,lo", [([94.2, 99.1, 97.0], 80.0), ([85.0, 99.0], 80.0), ([71.5, 90.0], 70.0),
+                                       ([12.0, 99.0], 10.0), ([np.nan], 0.0), ([100.0], 80.0)])
+def test_goal_score_min(scores, lo):
+    assert C.goal_score_min(scores) == lo
+
+
+def test_goal_sunburst_auto_scale_tells_close_scores_apart_and_its_colour_bar_says_so():
+    df = pd.DataFrame({"id": ["np", "p1", "p2"], "parent": [None, "np", "np"], "name": ["NP", "P1", "P2"],
+                       "score": [97.0, 94.0, 100.0], "level": ["national_priority", "program", "program"]})
+    auto = C.goal_sunburst(df, score_min="auto")
+    colours = auto.data[0].marker.colors
+    assert colours[1] == C.score_colours([70.0])[0]       # 94 on an 80-100 scale sits at 70% of it
+    assert colours[2] == C.score_colours([100.0])[0]
+    assert auto.data[1].marker.cmin == 80 and auto.data[1].marker.cmax == 100
+    assert "97.0" not in auto.data[0].texttemplate[0]     # texts print the score itself, not the position
+    assert "%{customdata[1]:.1f}" in auto.data[0].texttemplate[0]
+
+
 def test_goal_sunburst_rejects_unknown_kind():
     with pytest.raises(ValueError):
         C.goal_sunburst(pd.DataFrame({"id": [], "parent": [], "name": [], "score": [], "level": []}), kind="pie")
