@@ -141,3 +141,14 @@ def test_russian_labels(app_env):
     assert at.title[0].value == "Рейтинг регионов"
     cols = next(d.value for d in at.dataframe if "Место" in d.value.columns).columns
     assert "Регион" in cols
+
+
+def test_pairs_not_clearly_apart_write_ranks_and_bands_as_the_table_does():
+    table = pd.DataFrame({
+        "unit_code": ["a", "b", "c", "d"], "name_en": ["A", "B", "C", "D"], "rank": [1, 2, 2, 4],
+        "rank_label": ["1", "=2", "=2", "4"], "rank_p05": [1.0, 1.0, 2.0, 4.0], "rank_p95": [2.0, 3.0, 3.0, 4.0],
+        "rated": [True, True, True, True], "score": [90.0, 80.0, 80.0, 70.0]})
+    table["band"] = views.band_text(table["rank_p05"], table["rank_p95"])
+    pairs = views.not_clearly_apart(table).set_index("unit_a")
+    assert pairs.loc["a", ["rank_a", "rank_b", "band_a", "band_b"]].tolist() == ["1", "=2", "1–2", "1–3"]
+    assert "d" not in pairs.index and "d" not in set(pairs["unit_b"])   # a one-rank band of its own: apart

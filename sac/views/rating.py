@@ -138,12 +138,18 @@ def not_clearly_apart(table: pd.DataFrame, name_col: str = "name_en") -> pd.Data
     """Neighbours in rank order whose robustness bands overlap (METHODOLOGY.md section 3.7).
 
     Input: :func:`rating_table` output. Columns: unit_a, unit_b, rank_a, rank_b, band_a,
-    band_b, name_a, name_b (in ``name_col``).
+    band_b, name_a, name_b (in ``name_col``). Ranks and bands are written as in the rating table
+    (``rank_label`` '=3' for a tie, :func:`band_text` '2–4', a one-rank band as '6', not '6-6').
     """
     pairs = _ratings.overlapping_pairs(table, adjacent_only=True)
-    names = table.set_index("unit_code")[name_col]
-    pairs["name_a"] = pairs["unit_a"].map(names)
-    pairs["name_b"] = pairs["unit_b"].map(names)
+    by_unit = table.set_index("unit_code")
+    pairs["name_a"] = pairs["unit_a"].map(by_unit[name_col])
+    pairs["name_b"] = pairs["unit_b"].map(by_unit[name_col])
+    band = band_text(by_unit["rank_p05"], by_unit["rank_p95"])
+    for side in ("a", "b"):
+        pairs[f"band_{side}"] = pairs[f"unit_{side}"].map(band).fillna(pairs[f"band_{side}"])
+        if "rank_label" in by_unit:
+            pairs[f"rank_{side}"] = pairs[f"unit_{side}"].map(by_unit["rank_label"]).fillna(pairs[f"rank_{side}"])
     return pairs
 
 
