@@ -23,7 +23,10 @@ text = methodology.render_markdown(chosen, lang.lang())
 st.download_button(lang.tr("methodology.download"), text.encode("utf-8"),
                    file_name=f"sac-methodology-v{version}.md", mime="text/markdown",
                    icon=":material/download:", on_click="ignore")
-st.markdown(text)
+if lang.lang() != "en":  # sac.methodology.render_markdown translates the headings only
+    st.info(lang.tr("methodology.body_in_english"), icon=":material/translate:")
+# The page title already says "Methodology": the document's own first heading would repeat it.
+st.markdown(text.split("\n", 1)[1] if text.startswith("# ") else text)
 
 st.subheader(lang.tr("methodology.history"))
 table = history.rename(columns={
