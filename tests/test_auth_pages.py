@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 
 from sac.auth import User
 from sac.auth import accounts as acc
+from sac.i18n import t
 from sac.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -139,7 +140,7 @@ def test_sign_out_from_my_account(db):
 @pytest.mark.parametrize("user", [ANALYST, OFFICE, User("leadership", "L", "leadership"), None])
 def test_admin_pages_refuse_other_roles_even_by_url(db, path, user):
     at = page(path, user)
-    assert [e.value for e in at.error] == ["Your role does not allow this page."]
+    assert [e.value for e in at.error] == [t("common.not_allowed", "en")]
     assert not at.dataframe
 
 

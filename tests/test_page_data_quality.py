@@ -7,6 +7,7 @@ import pytest
 from test_pages import ROOT, open_page
 
 from sac.auth import User
+from sac.i18n import t
 from sac.metrics import quality
 from sac.views import data_quality as views
 
@@ -152,7 +153,7 @@ def test_opened_directly_without_sign_in_shows_nothing(app_env):
 
     at = AppTest.from_file(str(ROOT / PAGE), default_timeout=60).run()
     assert not at.exception
-    assert [e.value for e in at.error] == ["Sign in with an account that may open this page."]
+    assert [e.value for e in at.error] == [t("common.not_allowed", "en")]
     assert not at.dataframe and not at.title
 
 

@@ -10,6 +10,7 @@ import pytest
 from test_pages import ROOT, open_page
 
 from sac.auth import User
+from sac.i18n import t
 from sac.metrics import instructions as instr_metrics
 from sac.metrics import projects as proj_metrics
 from sac.views import projects as views
@@ -219,7 +220,7 @@ def test_opened_directly_without_sign_in_shows_nothing(app_env):
 
     at = AppTest.from_file(str(ROOT / PAGE), default_timeout=60).run()
     assert not at.exception
-    assert [e.value for e in at.error] == ["Sign in with an account that may open this page."]
+    assert [e.value for e in at.error] == [t("common.not_allowed", "en")]
     assert not at.dataframe and not at.title
 
 

@@ -3,8 +3,8 @@
 Why both this and the navigation: Streamlit serves a `pages/` folder next to the main script in its
 older multipage mode, where a typed link (``/users``) runs that page's file directly, without
 ``app.py`` and so without sign-in, until the first run of the main script. :func:`page` switches that
-mode off for the process and reruns through ``app.py``; and it checks the role again, so a page never
-trusts that the navigation hid it.
+mode off for the process (later runs go through ``app.py``), shows the sign-in form to an anonymous
+visitor, and checks the role again, so a page never trusts that the navigation hid it.
 """
 
 from __future__ import annotations
@@ -24,10 +24,13 @@ def disable_pages_folder_mode() -> None:
 
 
 def through_app() -> None:
-    """If this run came straight to a page file (pages-folder mode), rerun it through app.py."""
+    """If this run came straight to a page file (pages-folder mode, app.py not run), switch that mode off
+    for the process, and ask an anonymous visitor to sign in before anything else is shown."""
     if PagesManager.uses_pages_directory:
         disable_pages_folder_mode()
-        st.rerun()
+        if auth.current_user() is None:
+            auth.sign_in_page()
+            st.stop()
 
 
 def page(path: str) -> User | None:
@@ -35,6 +38,6 @@ def page(path: str) -> User | None:
     through_app()
     user = auth.current_user()
     if not can_open(user, path):
-        st.warning(tr("common.not_allowed"), icon=":material/lock:")
+        st.error(tr("common.not_allowed"), icon=":material/lock:")
         st.stop()
     return user

@@ -12,6 +12,7 @@ from collections.abc import Callable, Sequence
 
 import pandas as pd
 import streamlit as st
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from sac import charts, export
 from sac.ui.lang import tr
@@ -21,25 +22,38 @@ def _url_value(param: str):
     return st.query_params.get(param)
 
 
+def _page_id() -> str:
+    ctx = get_script_run_ctx()
+    return ctx.page_script_hash if ctx is not None else ""
+
+
 def _bound(param: str, options: list, default) -> str:
-    """The widget key for ``param``, its session value set from the URL (or the default) when that is new.
+    """The widget key for ``param``, its session value chosen from the URL, this page's last choice, or
+    the default, in that order.
 
     The value goes into session state and the widget gets no ``index``, so Streamlit never sees two
-    defaults. A URL that changed under us (a followed link) wins over the old widget state.
+    defaults. A URL that changed under us (a followed link) wins over the old widget state, and a value
+    chosen on another page (same parameter name, say ``region`` on the region profile) never leaks into
+    this one: only the URL carries filters between pages.
     """
     by_code = {str(o): o for o in options}
     key = f"url_{param}"
     seen = f"_url_seen_{param}"
+    owner = f"_url_page_{param}"
+    page = _page_id()
+    same_page = st.session_state.get(owner) == page
     wanted = _url_value(param)
-    if wanted in by_code and (st.session_state.get(seen) != wanted or key not in st.session_state):
+    if wanted in by_code and (st.session_state.get(seen) != wanted or key not in st.session_state
+                              or not same_page):
         value = by_code[wanted]
-    elif key in st.session_state and st.session_state[key] in options:
+    elif same_page and key in st.session_state and st.session_state[key] in options:
         value = st.session_state[key]
     else:
         value = by_code.get(str(default), options[0]) if default is not None else options[0]
     # Assigned on every run: a key left by a same-named widget of another page would otherwise be
     # ignored by Streamlit and the widget would fall back to its first option.
     st.session_state[key] = value
+    st.session_state[owner] = page
     return key
 
 
