@@ -201,7 +201,7 @@ def _unit_lookup(cur) -> tuple[dict[str, str], dict[str, str], dict[str, str | N
 
 
 def _map_values(f: Field, values: list[str], units) -> pd.DataFrame:
-    """raw -> val (typed) for the distinct raw values of one column; val NA when unreadable."""
+    """raw -> val (typed) for the distinct cells of one column, as written; val NA when unreadable."""
     regions, orgs, _ = units
     if f.type in ("unit", "region"):
         def one(v: str):
@@ -223,6 +223,48 @@ def _map_values(f: Field, values: list[str], units) -> pd.DataFrame:
         return pd.DataFrame({"raw": values,
                              "val": pd.array([parse.parse_enum(v, f.choices) for v in values], dtype="string")})
     raise ValueError(f.type)
+
+
+# Types mapped once per distinct cell (see _mapping); text columns with a ``ref`` are mapped too.
+_MAPPED = ("unit", "region", "period", "date", "bool", "enum")
+
+
+def _mapping(cur, f: Field, raw_name: str, cell: str, mname: str, units) -> list[str]:
+    """Create ``mname``: one row per distinct non-NULL cell of column ``cell`` of ``raw_name``, with
+    raw (the cell as written), t (trimmed, NULL when blank), val (typed; NULL when unreadable),
+    _tot (the cell starts a totals row) and extras, whose names are returned: known (the value exists
+    in the table ``ref`` names, or in periods for a period), kind ('year' | 'quarter' | 'month' of a
+    period), periodicity (of the referenced indicator)."""
+    src = f"(SELECT DISTINCT {cell} AS raw FROM {raw_name} WHERE {cell} IS NOT NULL)"
+    view = None
+    if f.type in _MAPPED:
+        cells = [v for (v,) in cur.execute(src).fetchall()]
+        view = f"{mname}_v"
+        cur.register(view, _map_values(f, cells, units))
+        src = f"(SELECT CAST(raw AS VARCHAR) AS raw, CAST(val AS {_SQL_TYPE.get(f.type, 'VARCHAR')}) AS val FROM {view})"
+    else:  # text looked up in a reference table
+        src = f"(SELECT raw, NULLIF(trim(raw), '') AS val FROM {src})"
+    extras, cols, join = [], [], ""
+    if f.ref == "indicators":
+        join = "LEFT JOIN indicators i ON i.indicator_id = m.val"
+        cols += ["i.indicator_id IS NOT NULL AS known", "i.periodicity AS periodicity"]
+        extras += ["known", "periodicity"]
+    elif f.ref:
+        table, column = f.ref.split(".")
+        cols.append(f"m.val IN (SELECT {column} FROM {table}) AS known")
+        extras.append("known")
+    if f.type == "period":
+        cols += ["m.val IN (SELECT code FROM periods) AS known",
+                 "CASE WHEN m.val LIKE '%-Q%' THEN 'quarter' WHEN m.val LIKE '%-%' THEN 'month' ELSE 'year' END AS kind"]
+        extras += ["known", "kind"]
+    try:
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE {mname} AS SELECT m.raw, NULLIF(trim(m.raw), '') AS t, m.val, "
+                    f"regexp_matches(m.raw, '(?i){_TOTALS_SQL}') AS _tot{''.join(', ' + c for c in cols)} "
+                    f"FROM {src} m {join}")
+    finally:
+        if view:
+            cur.unregister(view)
+    return extras
 
 
 _SQL_TYPE = {"date": "DATE", "bool": "BOOLEAN"}
@@ -319,52 +361,65 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
                  + " OR (r.c0 < '$' AND starts_with(trim(r.c0), '#')))")
     totals_cols = sorted({"c0", *[f"c{found[f.name]}" for f in spec.fields
                                   if f.name in found and f.type in ("unit", "region", "text") and f.required]})
-    totals_sql = " OR ".join(f"regexp_matches(coalesce(r.{c}, ''), '(?i){_TOTALS_SQL}')" for c in totals_cols)
 
-    # -- typed staging, in three projections so each cell is trimmed once ------------------
-    # L1: trimmed text of every used cell (f__raw), the blank and totals flags;
-    # L2: numbers cleaned of spaces and '%', codes joined to their mapped values;
-    # L3: numbers parsed.
+    # -- typed staging, in three projections ------------------------------------------------
+    # Columns with few distinct values (codes, periods, dates, yes/no, referenced ids) are mapped
+    # once per *distinct cell* into a small table ({raw_name}_m_<column>: the cell as written, its
+    # trimmed text, the typed value and flags) and joined back on the cell itself, so their cells
+    # are never trimmed, parsed or looked up row by row. Other text and numbers are trimmed per row.
+    # s1: cells, trimmed text of the other columns, the blank flag, totals flags of unmapped cells;
+    # s2: joined to the mappings (typed values, flags);  s3: numbers parsed, the totals note.
     units = _unit_lookup(cur)
-    l1 = ["r._row", f"{blank_sql} AS _blank", f"({totals_sql}) AS _tot",
-          f"CASE WHEN ({totals_sql}) THEN concat_ws(' ', {', '.join(f'r.{c}' for c in totals_cols)}) END AS _note"]
-    l2 = ["_row", "_blank", "(NOT _blank AND _tot) AS _totals", "_note"]
-    l3 = ["_row", "_blank", "_totals", "_note"]
+    mapped = {f.name for f in spec.fields if f.name in found and (f.type in _MAPPED or f.ref)}
+    s1 = ["r._row", f"{blank_sql} AS _blank"]
+    s2 = ["s1._row", "s1._blank"]
+    s3 = ["_row", "_blank", "(NOT _blank AND _tot) AS _totals"]
+    tot_parts: list[str] = []
+    note_cols = []
+    for c in totals_cols:
+        note_cols.append(f"_{c}")
+        s1.append(f"r.{c} AS _{c}")
+        s2.append(f"s1._{c}")
+        owner = next((f for f in spec.fields if f.name in mapped and f"c{found[f.name]}" == c), None)
+        if owner is None:
+            s1.append(f"regexp_matches(coalesce(r.{c}, ''), '(?i){_TOTALS_SQL}') AS _tot_{c}")
+            tot_parts.append(f"s1._tot_{c}")
+        else:
+            tot_parts.append(f"coalesce({raw_name}_m_{owner.name}._tot, FALSE)")
+    s2.append(f"({' OR '.join(tot_parts)}) AS _tot")
+    s3.append(f"CASE WHEN _tot AND NOT _blank THEN concat_ws(' ', {', '.join(note_cols)}) END AS _note")
     joins = []
     for f in spec.fields:
         if f.name not in found:
             continue
-        c = f"r.c{found[f.name]}"
-        raw_col = _q(f.name + "__raw")
-        l1.append(f"NULLIF(trim({c}), '') AS {raw_col}")
-        l2.append(raw_col)
-        l3.append(raw_col)
+        c = f"c{found[f.name]}"
+        raw_col, val = _q(f.name + "__raw"), _q(f.name)
+        if f.name in mapped:
+            mname = f"{raw_name}_m_{f.name}"
+            extras = _mapping(cur, f, raw_name, c, mname, units)
+            s1.append(f"r.{c} AS {_q(f.name + '__cell')}")
+            joins.append(f"LEFT JOIN {mname} ON {mname}.raw = s1.{_q(f.name + '__cell')}")
+            s2 += [f"{mname}.t AS {raw_col}", f"{mname}.val AS {val}",
+                   *(f"{mname}.{x} AS {_q(f.name + '__' + x)}" for x in extras)]
+            s3 += [raw_col, val, *(_q(f.name + "__" + x) for x in extras)]
+            continue
+        s1.append(f"NULLIF(trim(r.{c}), '') AS {raw_col}")
+        s2.append(f"s1.{raw_col}")
+        s3.append(raw_col)
         if f.type in ("number", "amount", "share", "int"):
             num = parse.number_fast_sql(raw_col)
             if f.type == "share":  # '45%' or 45 -> 0.45; 0.45 stays
                 num = (f"(CASE WHEN {raw_col} LIKE '%\\%%' ESCAPE '\\' OR {num} > 1 "
                        f"THEN {num} / 100 ELSE {num} END)")
-            l3.append(f"{num} AS {_q(f.name)}")
+            s3.append(f"{num} AS {val}")
         elif f.type == "text":
             if f.default is not None and f.name in spec.key:
-                l2.append(f"coalesce({raw_col}, {_lit(f.default)}) AS {_q(f.name)}")
+                s2.append(f"coalesce(s1.{raw_col}, {_lit(f.default)}) AS {val}")
             else:
-                l2.append(f"{raw_col} AS {_q(f.name)}")
-            l3.append(_q(f.name))
+                s2.append(f"s1.{raw_col} AS {val}")
+            s3.append(val)
         else:
-            # distinct cells first (a hash of short strings), trimmed afterwards: a few values, not a million
-            cells_distinct = cur.execute(f"SELECT DISTINCT {c.split('.')[1]} FROM {raw_name}").fetchall()
-            distinct = sorted({v.strip() for (v,) in cells_distinct if v is not None and v.strip()})
-            mapping = _map_values(f, distinct, units)
-            mname = f"{raw_name}_m_{f.name}"
-            cur.register(f"{mname}_v", mapping)
-            typ = _SQL_TYPE.get(f.type, "VARCHAR")
-            cur.execute(f"CREATE OR REPLACE TEMP TABLE {mname} AS SELECT CAST(raw AS VARCHAR) AS raw, "
-                        f"CAST(val AS {typ}) AS val FROM {mname}_v")
-            cur.unregister(f"{mname}_v")
-            joins.append(f"LEFT JOIN {mname} ON {mname}.raw = s1.{raw_col}")
-            l2.append(f"{mname}.val AS {_q(f.name)}")
-            l3.append(_q(f.name))
+            raise ValueError(f.type)
     present = [f.name for f in spec.fields if f.name in found]
     if fallback:  # name_en NOT NULL: fill it from the other languages (and the others from it, for passports)
         names = [n for n in (fallback[0], *fallback[1]) if n in found]
@@ -372,13 +427,13 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
         for t in targets:
             order = [t] + [n for n in names if n != t]
             expr = f"coalesce({', '.join(_q(n) for n in order if n in found)})"
-            l3 = [o for o in l3 if o != _q(t)] + [f"{expr} AS {_q(t)}"]
+            s3 = [o for o in s3 if o != _q(t)] + [f"{expr} AS {_q(t)}"]
             if t not in present:
                 present.append(t)
     all_rows = f"{raw_name}_all"
     cur.execute(
-        f"CREATE OR REPLACE TEMP TABLE {all_rows} AS SELECT {', '.join(l3)} FROM ("
-        f"SELECT {', '.join(l2)} FROM (SELECT {', '.join(l1)} FROM {raw_name} r) s1 {' '.join(joins)}) s2")
+        f"CREATE OR REPLACE TEMP TABLE {all_rows} AS SELECT {', '.join(s3)} FROM ("
+        f"SELECT {', '.join(s2)} FROM (SELECT {', '.join(s1)} FROM {raw_name} r) s1 {' '.join(joins)}) s2")
     rep.rows_read, rep.blank, rep.totals = cur.execute(
         f"SELECT count(*), count(*) FILTER (_blank), count(*) FILTER (_totals) FROM {all_rows}").fetchall()[0]
     if rep.totals:
@@ -392,12 +447,14 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
     cur.execute(f"CREATE OR REPLACE TEMP VIEW {stage} AS SELECT * FROM {all_rows} WHERE NOT _blank AND NOT _totals")
 
     # -- problems --------------------------------------------------------------------
-    checks: list[str] = []
+    # Row-by-row rules are gathered as (condition, select) pairs: one scan of the stage keeps the
+    # rows that break any of them (few), and each rule then reads only those rows.
+    checks: list[tuple[str, str]] = []
 
     def check(code: str, col: str, where: str, value: str | None = None, severity: str = "error") -> None:
         value = value or _q(col + "__raw")
-        checks.append(f"SELECT _row AS row, {_lit(header.get(col, col))} AS column, CAST({value} AS VARCHAR) AS value,"
-                      f" '{severity}' AS severity, '{code}' AS code FROM {stage} WHERE {where}")
+        checks.append((f"({where})", f"SELECT _row AS row, {_lit(header.get(col, col))} AS column, "
+                       f"CAST({value} AS VARCHAR) AS value, '{severity}' AS severity, '{code}' AS code"))
 
     unreadable = {"number": "unreadable_number", "amount": "unreadable_number", "share": "unreadable_number",
                   "int": "unreadable_int", "date": "unreadable_date", "period": "unreadable_period",
@@ -421,13 +478,11 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
             check("out_of_range", f.name, f"{v} < {f.lo}")
         if f.hi is not None:
             check("out_of_range", f.name, f"{v} > {f.hi}")
-        if f.ref and "." in f.ref:
-            table, column = f.ref.split(".")
-            check("unknown_reference", f.name, f"{v} IS NOT NULL AND {v} NOT IN (SELECT {column} FROM {table})")
-        if f.ref == "indicators":
-            check("unknown_indicator", f.name, f"{v} IS NOT NULL AND {v} NOT IN (SELECT indicator_id FROM indicators)")
+        if f.ref:  # the mapping looked each distinct value up (see _mapping)
+            check("unknown_indicator" if f.ref == "indicators" else "unknown_reference", f.name,
+                  f"{v} IS NOT NULL AND NOT {_q(f.name + '__known')}")
         if f.type == "period":
-            check("unknown_period", f.name, f"{v} IS NOT NULL AND {v} NOT IN (SELECT code FROM periods)")
+            check("unknown_period", f.name, f"{v} IS NOT NULL AND NOT {_q(f.name + '__known')}")
         if f.type in ("unit", "region") and allowed_units is not None:
             region_of = units[2]
             ok_codes = sorted(c for c, rk in region_of.items() if c in allowed_units or rk in allowed_units)
@@ -443,21 +498,30 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
     if fallback:
         check("missing_value", fallback[0], f"{_q(fallback[0])} IS NULL", value="NULL")
     if spec.kind == "indicator_values":
+        # the indicator's periodicity and the period's kind come from the two mappings
         check("period_mismatch", "period",
-              f"period IS NOT NULL AND indicator_id IN (SELECT indicator_id FROM indicators) AND "
-              f"(CASE WHEN period LIKE '%-Q%' THEN 'quarter' WHEN period LIKE '%-%' THEN 'month' ELSE 'year' END) <> "
-              f"(SELECT i.periodicity FROM indicators i WHERE i.indicator_id = {stage}.indicator_id)")
+              "period IS NOT NULL AND indicator_id__periodicity IS NOT NULL "
+              "AND period__kind <> indicator_id__periodicity")
+    bad = f"{raw_name}_bad"
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE {bad} AS SELECT * FROM {stage} WHERE "
+                + " OR ".join(w for w, _ in checks))
+    selects = [f"{sel} FROM {bad} WHERE {w}" for w, sel in checks]
+    # A key twice in the file: the keys that repeat are found by a count per key (no row numbers
+    # carried through a million groups); only their rows are then listed.
     key_cols = [k for k in spec.key if k in present]
     key_list = ", ".join(_q(k) for k in key_cols)
-    checks.append(
-        f"SELECT _row AS row, {_lit(header.get(key_cols[0], key_cols[0]))} AS column, "
-        f"'rows ' || _rows AS value, 'error' AS severity, 'duplicate_key' AS code FROM ("
-        f"SELECT _row, count(*) OVER w AS _n, string_agg(_row::VARCHAR, ', ') OVER w AS _rows FROM {stage} "
-        f"WHERE {' AND '.join(f'{_q(k)} IS NOT NULL' for k in key_cols)} "
-        f"WINDOW w AS (PARTITION BY {key_list})) WHERE _n > 1")
-    if spec.kind == "indicator_values" and "fact" in found:
+    selects.append(
+        f"SELECT d._row AS row, {_lit(header.get(key_cols[0], key_cols[0]))} AS column, "
+        f"'rows ' || string_agg(d._row::VARCHAR, ', ' ORDER BY d._row) OVER (PARTITION BY {key_list}) AS value, "
+        f"'error' AS severity, 'duplicate_key' AS code FROM (SELECT s._row, {', '.join(f's.{_q(k)}' for k in key_cols)} "
+        f"FROM {stage} s SEMI JOIN (SELECT {key_list} FROM {stage} "
+        f"WHERE {' AND '.join(f'{_q(k)} IS NOT NULL' for k in key_cols)} GROUP BY ALL HAVING count(*) > 1) k "
+        f"ON {' AND '.join(f's.{_q(k)} = k.{_q(k)}' for k in key_cols)}) d")
+    if spec.kind == "indicator_values" and "fact" in found and cur.execute(
+            "SELECT count(*) FROM (SELECT 1 FROM indicator_values WHERE fact IS NOT NULL LIMIT 1)").fetchall()[0][0]:
         # METHODOLOGY.md §8: a fact far from the same unit's own stored history is flagged, not dropped.
-        checks.append(
+        # (Skipped when nothing is stored yet: there is no history to compare with.)
+        selects.append(
             f"SELECT s._row AS row, {_lit(header['fact'])} AS column, s.fact__raw AS value, 'warning' AS severity, "
             f"'outlier' AS code FROM {stage} s JOIN ("
             f"  SELECT indicator_id, unit_code, median(fact) AS med, count(*) AS n FROM indicator_values "
@@ -471,7 +535,7 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
             f"WHERE h.n >= {OUTLIER_MIN_HISTORY} AND d.mad > 0 AND s.fact IS NOT NULL "
             f"AND abs(0.6745 * (s.fact - h.med) / d.mad) > {OUTLIER_Z}")
     errors_tbl = f"{raw_name}_err"
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE {errors_tbl} AS {' UNION ALL '.join(checks)}")
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE {errors_tbl} AS {' UNION ALL '.join(selects)}")
     probs.append(cur.execute(f"SELECT * FROM {errors_tbl} ORDER BY row LIMIT {PROBLEM_LIMIT}").df())
     n_err_rows = cur.execute(f"SELECT count(DISTINCT row) FROM {errors_tbl} WHERE severity = 'error'").fetchall()[0][0]
 
@@ -541,8 +605,14 @@ def _write(cur, prep: _Prepared, user: str) -> int:
     if has_batch:
         cols.append("batch_id")
         sel.append(str(bid))
-    cur.execute(f"INSERT INTO {spec.table} ({', '.join(_q(c) for c in cols)}) SELECT {', '.join(sel)} FROM {diff} "
-                "WHERE _op = 'insert'")
+    # The stored rows have no order of their own (row numbers were taken when the file was read), so the
+    # insert need not keep the file's: lets DuckDB write its row groups in parallel without re-ordering.
+    # SESSION scope: this cursor's client context only (the setting is GLOBAL by default: a plain SET would
+    # change it for every reader of the store). Reset on success; on failure the cursor is discarded.
+    cur.execute("SET SESSION preserve_insertion_order = false")
+    cur.execute(f"INSERT INTO {spec.table} ({', '.join(_q(c) for c in cols)}) SELECT {', '.join(sel)} "
+                f"FROM {diff} WHERE _op = 'insert'")
+    cur.execute("RESET SESSION preserve_insertion_order")
     audit.record(cur, user, "upload", target=str(bid), details={
         "kind": spec.kind, "file_name": rep.file_name, "sha256": rep.sha256, **rep.counts()})
     return int(bid)
@@ -683,6 +753,13 @@ def rollback(store, batch_id: int, user: str = "anonymous") -> dict:
         else:
             inserted = f"(SELECT * FROM {hist} WHERE hist_batch_id = {int(batch_id)} AND hist_op = 'insert')"
         deleted = cur.execute(f"SELECT count(*) FROM {inserted}").fetchall()[0][0]
+        if table == "indicators":  # indicator_values has no foreign key since migration 005: ask it
+            used = [r[0] for r in cur.execute(
+                f"SELECT DISTINCT v.indicator_id FROM indicator_values v JOIN {inserted} h USING (indicator_id) "
+                "ORDER BY 1 LIMIT 5").fetchall()]
+            if used:
+                raise RollbackRefused(f"batch {batch_id} cannot be rolled back: rows it added are used elsewhere "
+                                      f"(indicator_values holds values of {', '.join(used)})")
         restored = cur.execute(f"SELECT count(*) FROM {hist} WHERE hist_batch_id = ? AND hist_op = 'update'",
                                [batch_id]).fetchall()[0][0]
         try:
