@@ -296,9 +296,10 @@ def store(tmp_path):
 
 def test_rate_units_with_movement_and_names(store):
     r = rate_units(store).set_index("unit_code")
-    assert set(r.index) == {"75", "79", "10"}                  # 'ORG' is not a region
+    assert len(r) == 20 and "ORG" not in r.index                # every region listed; 'ORG' is not a region
+    assert set(r.index[r["rated"]]) == {"75", "79", "10"}
     assert (r["period"] == "2024").all()
-    assert r["rank"].to_dict() == {"79": 1, "10": 2, "75": 3}
+    assert r["rank"].dropna().to_dict() == {"79": 1, "10": 2, "75": 3}
     assert r.loc["79", "rank_prev"] == 2 and r.loc["79", "movement"] == 1
     assert r.loc["75", "rank_prev"] == 1 and r.loc["75", "movement"] == -2
     assert pd.isna(r.loc["10", "movement"])                    # not rated in 2023
@@ -313,7 +314,11 @@ def test_rank_history(store):
 
 
 def test_demo_rating_of_the_20_regions(demo_store):
-    r = rate_units(demo_store)
+    # 2026 is still being reported in the demo (coverage counts every planned indicator): rate the latest rated year
+    from sac.metrics.ratings import latest_rated_period
+    assert latest_rated_period(demo_store) == "2025"
+    assert not rate_units(demo_store, "2026", bands=False)["rated"].any()
+    r = rate_units(demo_store, latest_rated_period(demo_store))
     assert len(r) == 20 and r["name_en"].notna().all()
     rated = r[r["rated"]]
     assert (rated["coverage"] >= 0.8).all() and (r.loc[~r["rated"], "coverage"] < 0.8).all()
@@ -322,3 +327,85 @@ def test_demo_rating_of_the_20_regions(demo_store):
     # ranks follow the rounded scores
     assert rated.sort_values("rank")["score_rounded"].is_monotonic_decreasing
     assert r["movement"].notna().any()
+
+
+# -- review findings: unit set, coverage denominator, latest rated period ------------
+
+def _insert_values(s, rows):
+    with s.write() as cur:
+        cur.executemany("INSERT INTO indicator_values (indicator_id, unit_code, period, plan, fact) VALUES "
+                        "(?, ?, ?, ?, ?)", rows)
+
+
+def test_every_region_is_listed_regions_without_cells_not_rated_with_coverage_0(tmp_path):
+    # 20 regions; 3 report both indicators, '11' has plans only: all 20 listed, 16 with coverage 0 (spec 3.4)
+    s = Store(tmp_path / "sac.duckdb")
+    with s.write() as cur:
+        cur.execute("""INSERT INTO indicators (indicator_id, name_en, name_ru, name_kk, direction, periodicity) VALUES
+            ('i1', 'i1', 'i1', 'i1', 'up', 'year'), ('i2', 'i2', 'i2', 'i2', 'down', 'year')""")
+    _insert_values(s, [(i, u, "2024", p, f) for u, f1, f2 in [("75", 100, 10), ("79", 90, 10), ("10", 80, 12)]
+                       for i, p, f in [("i1", 100, f1), ("i2", 10, f2)]]
+                   + [("i1", "11", "2024", 100, None), ("i2", "11", "2024", 10, None)])
+    n_regions = s.scalar("SELECT count(*) FROM regions")
+    assert n_regions == 20
+    r = rate_units(s, "2024").set_index("unit_code")
+    assert len(r) == 20
+    assert r["rated"].sum() == 3 and r.loc[["75", "79", "10"], "rated"].all()
+    unrated = r[~r["rated"]]
+    assert len(unrated) == 17                     # 16 without cells + '11' with plans only
+    assert (unrated["coverage"] == 0).all() and unrated["rank"].isna().all()
+    assert unrated["name_en"].notna().all()
+    s.close()
+
+
+def test_coverage_denominator_counts_planned_indicators_nobody_reported():
+    # i3 has a plan for every unit but no fact anywhere: it is still expected, coverage 2/3 < 0.8 -> nobody rated
+    r = by_unit(rate(cells_from({"A": [110, 12, None], "B": [90, 8, None]})))
+    assert r["coverage"].tolist() == pytest.approx([2 / 3, 2 / 3])
+    assert not r["rated"].any()
+    assert (r["n_in_play"] == 3).all()
+
+
+def test_coverage_denominator_counts_subperiod_plans_of_a_quarterly_indicator(tmp_path):
+    # q1 is quarterly with plans for 2025-Q1..Q4 and no fact yet: expected in 2025, so coverage is 1/2
+    s = Store(tmp_path / "sac.duckdb")
+    with s.write() as cur:
+        cur.execute("""INSERT INTO indicators (indicator_id, name_en, name_ru, name_kk, direction, periodicity) VALUES
+            ('a1', 'a1', 'a1', 'a1', 'up', 'year'), ('q1', 'q1', 'q1', 'q1', 'up', 'quarter')""")
+    _insert_values(s, [("a1", u, "2025", 100, 100) for u in ("75", "79")]
+                   + [("q1", u, f"2025-Q{q}", 10, None) for u in ("75", "79") for q in range(1, 5)])
+    r = rate_units(s, "2025").set_index("unit_code")
+    assert r.loc["75", "coverage"] == pytest.approx(0.5) and not r["rated"].any()
+    s.close()
+
+
+def test_goalposts_without_valid_goalposts_drop_the_indicator_and_say_so():
+    cells = cells_from({"a": [10, 1, 5], "b": [20, 2, 5]}).assign(goalpost_low=0.0, goalpost_high=100.0)
+    cells.loc[cells["indicator_id"] == "i3", "goalpost_high"] = 0.0       # U <= L
+    with pytest.warns(UserWarning, match="i3"):
+        r = by_unit(rate(cells, kind="level", normalisation="goalposts"))
+    assert (r["coverage"] == 1.0).all() and (r["n_in_play"] == 2).all()
+    assert (r["dropped_indicators"] == "i3").all()
+
+
+def test_latest_rated_period_skips_a_year_still_being_reported(tmp_path):
+    from sac.metrics.ratings import latest_rated_period
+    s = Store(tmp_path / "sac.duckdb")
+    with s.write() as cur:
+        cur.execute("""INSERT INTO indicators (indicator_id, name_en, name_ru, name_kk, direction, periodicity) VALUES
+            ('i1', 'i1', 'i1', 'i1', 'up', 'year'), ('i2', 'i2', 'i2', 'i2', 'up', 'year')""")
+    regions = s.df("SELECT kato FROM regions ORDER BY kato")["kato"].tolist()
+    rows = [(i, u, "2024", 100, 95) for u in regions for i in ("i1", "i2")]
+    # 2025: all 20 have plans, only 12 reported both -> 12 of 20 rated (>= half): 2025
+    rows += [(i, u, "2025", 100, 95 if k < 12 else None) for k, u in enumerate(regions) for i in ("i1", "i2")]
+    # 2026: all have plans, 9 reported i1 only -> nobody rated: not 2026
+    rows += [("i1", u, "2026", 100, 95 if k < 9 else None) for k, u in enumerate(regions)]
+    rows += [("i2", u, "2026", 100, None) for u in regions]
+    _insert_values(s, rows)
+    assert latest_rated_period(s) == "2025"
+    with s.write() as cur:   # 2025 down to 9 reporting: fewer than half -> 2024
+        cur.execute("UPDATE indicator_values SET fact = NULL WHERE period = '2025' AND unit_code = ANY(?)",
+                    [regions[9:12]])
+    assert latest_rated_period(s) == "2024"
+    assert latest_rated_period(s, kind="quarter") is None
+    s.close()

@@ -24,7 +24,10 @@ takes, in this order:
    value is not a quarter's result, and the previous year's would mix periods. Such
    an indicator simply has no cell for P.
 4. No fact in P at all: the cells stored at P itself (plans only) are returned, so
-   plans without facts show as grey; they are not scored.
+   plans without facts show as grey; they are not scored. When P itself has no cell, the
+   latest sub-period inside P with a plan (plans only): a quarterly indicator planned for a
+   year that has no fact yet is still *expected* in that year (the rating's coverage
+   denominator, METHODOLOGY.md 3.4).
 
 Every returned cell keeps its own ``period`` and gets ``rating_period`` = P, so a
 page can say "Q3 2024 (year to date)".
@@ -204,7 +207,7 @@ def cells_for_period(store, period: str, *, indicator_ids=None, unit_codes=None,
     {with_sql + ',' if with_sql else 'WITH'}
     target AS (SELECT code, start_date, end_date FROM periods WHERE code = ?),
     inside AS (
-        SELECT c.indicator_id, c.unit_code, c.period, c.fact, p.start_date, p.end_date,
+        SELECT c.indicator_id, c.unit_code, c.period, c.fact, c.plan, p.start_date, p.end_date,
                (c.period = t.code) AS exact
         FROM v_indicator_cells c
         JOIN indicators i USING (indicator_id)
@@ -214,11 +217,13 @@ def cells_for_period(store, period: str, *, indicator_ids=None, unit_codes=None,
     ),
     chosen AS (
         -- per indicator: P itself if it has a fact, else the latest sub-period with a fact
-        -- (longer period first on equal end dates), else P itself (plans only)
+        -- (longer period first on equal end dates), else P itself (plans only), else the
+        -- latest sub-period with a plan (plans only)
         SELECT indicator_id,
                coalesce(
                    arg_max(period, (exact, end_date, -epoch(start_date))) FILTER (WHERE fact IS NOT NULL),
-                   max(period) FILTER (WHERE exact)) AS period
+                   max(period) FILTER (WHERE exact),
+                   arg_max(period, (end_date, -epoch(start_date))) FILTER (WHERE plan IS NOT NULL)) AS period
         FROM inside GROUP BY indicator_id
     )
     SELECT {_CELL_COLUMNS}, (SELECT code FROM target) AS rating_period,

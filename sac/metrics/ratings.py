@@ -6,19 +6,27 @@ indicators scores), not loops. Store wrappers: :func:`rate_units`, :func:`rank_h
 
 Definitions this module commits to (where the spec leaves room):
 
-- **The comparison** is every unit and indicator present in the input cells. An
-  indicator is *in play* when at least one unit has a value for it (plan-fulfilment:
-  a score, i.e. plan and fact; level: a fact; goalposts: a fact and both goalposts).
-  Coverage's denominator is the weight of the indicators in play, its numerator the
-  weight of those the unit has a value for. A missing value is left out of both the
-  unit's mean and its coverage numerator: never counted as zero.
+- **The comparison** is every unit and indicator present in the input cells; the store
+  wrapper :func:`rate_units` adds every unit of the unit set (every region) without a
+  cell as "not rated", coverage 0 (spec 3.4).
+- **Coverage** (spec 3.4: Σ w_i over ALL indicators of the chosen set): the denominator is
+  the weight of every indicator of the set that is *expected* for the period, i.e. has a
+  plan for it for at least one unit (sub-period plans count: see the period rule in
+  :mod:`sac.metrics.plan_fact`), or a value for at least one unit (level ratings of
+  indicators without plans). Its numerator is the weight of those the unit has a value
+  for. So a year still being reported rates few units: pages default to
+  :func:`latest_rated_period`. A missing value is left out of both the unit's mean and its
+  coverage numerator: never counted as zero.
+- **Dropped** (left out of numerator and denominator, with a ``UserWarning`` and the ids in
+  ``dropped_indicators``): an indicator whose passport has no direction, and, for goalposts,
+  an indicator without both goalposts or with U <= L. Nobody could be scored on it.
 - **Coverage** ``>= coverage_min`` (0.8) is rated; the comparison is made with a 1e-9
   tolerance so 4/5 counts as 0.8. Below it: ``rated`` False, ``rank`` NA, coverage shown.
 - **Level normalisation** is computed over the units in the comparison (rated or not):
   min-max (all equal -> 100), z-score (population sd, rescaled by the normal CDF; all
   equal -> 100 as for min-max), goalposts ``100*clip((x-L)/(U-L), 0, 1)`` with L, U the
   passport's goalpost_low/high for up; for down ``100*clip((U-x)/(U-L), 0, 1)``; an
-  indicator without both goalposts (or with U <= L) is not in play.
+  indicator without both goalposts (or with U <= L) is dropped (see above).
 - **Geometric** aggregation floors every score at ``geometric_floor`` (1) before the
   weighted log-mean.
 - **Ties**: R rounded to ``tie_decimals`` (1); competition ranking 1, 2, 2, 4;
@@ -38,6 +46,7 @@ Definitions this module commits to (where the spec leaves room):
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -179,7 +188,8 @@ def rate(cells: pd.DataFrame, config=None, *, kind: str | None = None, aggregati
     Returns one row per unit, sorted by rank then unit_code (unrated last):
     ``unit_code, score`` (R, unrounded), ``score_rounded``, ``coverage``, ``rated`` (bool),
     ``rank`` (Int64, NA when not rated), ``rank_label`` ('1', '=2'; None when not rated),
-    ``n_indicators`` (with a value for the unit), ``n_in_play``, ``rank_median``,
+    ``n_indicators`` (with a value for the unit), ``n_in_play`` (indicators in the coverage
+    denominator), ``dropped_indicators`` (ids left out, comma-joined, or None), ``rank_median``,
     ``rank_p05``, ``rank_p95``, ``band_widened`` (bool), ``overlaps_with`` (number of other
     rated units whose band overlaps: 0 = clearly apart from all), ``kind``, ``aggregation``,
     ``normalisation`` (None for plan-fulfilment), ``methodology_version``.
@@ -208,7 +218,26 @@ def rate(cells: pd.DataFrame, config=None, *, kind: str | None = None, aggregati
     weights = _per_indicator(cells, i_codes, len(inds), "weight", default=1.0)
 
     avail = ~np.isnan(S)
-    in_play = avail.any(axis=0) & (weights > 0)
+    # the indicator set: every indicator expected for the period (a plan for any unit) or with a value
+    if "plan" in cells and len(cells):
+        _, _, P, _ = _matrix(cells, "plan")
+        planned = ~np.isnan(P)
+    else:
+        planned = np.zeros_like(avail)
+    # not ratable at all: no direction in the passport; goalposts missing or U <= L (dropped, warned)
+    if kind == "plan_fulfilment":
+        # pre-scored cells without a direction column were scored by the caller: ratable
+        ratable = _directions(cells, i_codes, len(inds)) != 0 if "direction" in cells else np.ones(len(inds), bool)
+    else:
+        ratable = direction != 0
+        if normalisation == "goalposts":
+            ratable &= np.isfinite(high - low) & (high - low > 0)
+    in_set = (avail.any(axis=0) | planned.any(axis=0)) & (weights > 0)
+    dropped = in_set & ~ratable
+    if dropped.any():
+        warnings.warn("indicators left out of the rating (no direction, or goalposts missing or U <= L): "
+                      + ", ".join(map(str, inds[dropped])), UserWarning, stacklevel=2)
+    in_play = in_set & ratable
     avail &= in_play[None, :]
     w_total = weights[in_play].sum()
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -264,6 +293,7 @@ def rate(cells: pd.DataFrame, config=None, *, kind: str | None = None, aggregati
         "rank_label": pd.Series(np.where(rated, labels, None), dtype=object),
         "n_indicators": avail.sum(axis=1).astype(np.int64),
         "n_in_play": np.full(n, int(in_play.sum()), dtype=np.int64),
+        "dropped_indicators": pd.Series([", ".join(map(str, inds[dropped])) or None] * n, dtype=object),
         "rank_median": rank_median,
         "rank_p05": pd.array(np.where(np.isnan(p05), 0, p05).astype(np.int64), dtype="Int64"),
         "rank_p95": pd.array(np.where(np.isnan(p95), 0, p95).astype(np.int64), dtype="Int64"),
@@ -361,6 +391,7 @@ def rate_units(store, period: str | None = None, indicator_set=None, *, node_id:
     if period is None:
         period = _pf.latest_period(store, period_kind, indicator_ids=ids, unit_codes=codes, node_id=node_id)
     out = _rate_period(store, period, ids, codes, node_id, kind, aggregation, normalisation, bands, m)
+    out = _with_every_unit(out, store, codes, units)
     out["rank_prev"] = pd.array([pd.NA] * len(out), dtype="Int64")
     prev = _pf.previous_period(store, period) if (previous and period is not None) else None
     if prev is not None:
@@ -374,6 +405,72 @@ def rate_units(store, period: str | None = None, indicator_set=None, *, node_id:
     out = out.merge(names, on="unit_code", how="left")
     out.insert(0, "period", period)
     return out
+
+
+def _with_every_unit(out: pd.DataFrame, store, codes: list[str] | None, units: str) -> pd.DataFrame:
+    """Append every unit of the unit set that has no cell: not rated, coverage 0 (spec 3.4).
+
+    ``units='all'``: the regions and the organisations. Appended rows: score NaN,
+    n_indicators 0, rank/band NA; n_in_play, kind, aggregation, normalisation and
+    methodology_version as the rated rows (from the config when there were no cells).
+    """
+    if codes is None:
+        codes = _unit_filter_codes(store, "regions") + _unit_filter_codes(store, "organisations")
+    missing = sorted(set(map(str, codes)) - set(out["unit_code"].dropna().astype(str)))
+    if not missing:
+        return out
+    extra = pd.DataFrame({"unit_code": pd.array(missing, dtype="string")})
+    extra["score"] = np.nan
+    extra["score_rounded"] = np.nan
+    extra["coverage"] = 0.0
+    extra["rated"] = False
+    extra["rank"] = pd.array([pd.NA] * len(extra), dtype="Int64")
+    extra["rank_label"] = pd.Series([None] * len(extra), dtype=object)
+    extra["n_indicators"] = np.zeros(len(extra), dtype=np.int64)
+    extra["band_widened"] = False
+    for c in ("rank_p05", "rank_p95", "overlaps_with"):
+        extra[c] = pd.array([pd.NA] * len(extra), dtype="Int64")
+    extra["rank_median"] = np.nan
+    for c in ("n_in_play", "dropped_indicators", "kind", "aggregation", "normalisation", "methodology_version"):
+        extra[c] = out[c].iloc[0] if len(out) else None
+    if not len(out):
+        return extra[list(out.columns)].reset_index(drop=True) if len(out.columns) else extra
+    both = pd.concat([out, extra[list(out.columns)]], ignore_index=True)
+    rank_key = both["rank"].astype("Float64").fillna(np.inf).to_numpy(dtype=float)
+    order = np.lexsort((both["unit_code"].to_numpy(dtype=object), rank_key))
+    return both.iloc[order].reset_index(drop=True)
+
+
+def latest_rated_period(store, kind: str = "year", *, indicator_set=None, rating_kind: str | None = None,
+                        methodology=None) -> str | None:
+    """The newest ``kind`` period in which at least half of the regions are rated (spec 3.4), else None.
+
+    The coverage denominator counts every indicator expected for the period (planned for
+    any unit), so a year still being reported rates few regions or none: pages default to
+    this period rather than to the latest period with any fact. Candidates are the
+    periods of ``kind`` with at least one regional fact, newest first; each is rated with
+    the store's methodology (no bands, no movement) until one qualifies.
+    """
+    m = methodology if methodology is not None else _methodology.current(store)
+    ids, node_id = None, None
+    if isinstance(indicator_set, str):
+        node_id = indicator_set
+    elif indicator_set is not None:
+        ids = list(indicator_set)
+    codes = _unit_filter_codes(store, "regions")
+    if not codes:
+        return None
+    finer = [k for k, r in _pf._KIND_RANK.items() if r <= _pf._KIND_RANK[kind]]
+    candidates = store.df(
+        "SELECT DISTINCT q.code, q.start_date FROM v_indicator_cells c JOIN periods p ON p.code = c.period "
+        "JOIN periods q ON q.kind = ? AND p.start_date >= q.start_date AND p.end_date <= q.end_date "
+        "WHERE c.fact IS NOT NULL AND list_contains(?, p.kind) AND list_contains(?, c.unit_code) "
+        "ORDER BY q.start_date DESC", [kind, finer, codes])["code"].tolist()
+    for p in candidates:  # newest first; usually the first or second qualifies
+        r = _rate_period(store, p, ids, codes, node_id, rating_kind, None, None, False, m)
+        if int(r["rated"].sum()) * 2 >= len(codes):
+            return p
+    return None
 
 
 def _rate_period(store, period, ids, codes, node_id, kind, aggregation, normalisation, bands, m) -> pd.DataFrame:
