@@ -28,6 +28,8 @@ Rules this module commits to (where the spec leaves room):
 - **Status** None with ``reason``: 'no target', 'fewer than two points', 'baseline not
   positive', 'latest value not positive', 'target not positive', 'target year not after
   baseline', 'required growth is zero'.
+- **Thresholds** compare Q rounded to 12 decimals, so a Q exactly at 0.95 or 0.6 that
+  floating point computes a hair below is graded at the threshold, not below it.
 - **Projection**: ordinary least squares over the last ``projection_points`` points
   (baseline included when it is among them), evaluated at T; ``projected_achieved``
   compares it with the target, direction-aware.
@@ -136,7 +138,8 @@ def progress_core(series: pd.DataFrame, targets: pd.DataFrame, config=None) -> p
     reason = np.select(conditions, reasons, default=None)
     gate = np.select(conditions, ["x", "x", "achieved", "x", "x", "x", "x", "x"], default="")
     on_track, accel = float(pc["on_track"]), float(pc["acceleration"])
-    graded = np.select([q >= on_track, q >= accel, q >= 0], ["on_track", "acceleration_needed", "limited_progress"],
+    q_cmp = np.round(q, 12)  # Q = 0.95 computed as 0.9499999999999988 is on track (as plan_fact rounds A)
+    graded = np.select([q_cmp >= on_track, q_cmp >= accel, q_cmp >= 0], ["on_track", "acceleration_needed", "limited_progress"],
                        default="moving_away")
     status = np.where(gate == "achieved", "achieved", np.where(gate == "x", None, graded))
     computable = (~no_target) & (~few)
