@@ -16,6 +16,7 @@ from sac.methodology import current
 from sac.ui import auth, cache, guard, lang, widgets
 from sac.ui.lang import tr
 from sac.views import data_quality as v
+from sac.views import labels
 
 guard.page("pages/data_quality.py")
 
@@ -161,7 +162,7 @@ with tabs[2]:
                           tr("data_quality.col_first_plan"): summ["first_plan"],
                           tr("data_quality.col_last_plan"): summ["last_plan"],
                           tr("data_quality.col_wrong_move"): 100 * summ["wrong_move"],
-                          tr("data_quality.col_uom"): summ["unit_of_measure"]})
+                          tr("data_quality.col_uom"): labels.units_text(summ["unit_of_measure"], L)})
         shown = t.copy()
         for col in (tr("data_quality.col_first_plan"), tr("data_quality.col_last_plan")):
             shown[col] = shown[col].map(lambda x: lang.num(x, 2))
@@ -178,7 +179,7 @@ with tabs[2]:
                                  container=c[1], format_func=lambda u: unit_name[u])
         row = rows[rows["unit_code"] == ww_unit].iloc[0]
         series = cache.call(v.plan_series, ww_ind, ww_unit, row["source_document"])
-        fig = charts.indicator_series(series, unit_of_measure=row["unit_of_measure"], lang=L,
+        fig = charts.indicator_series(series, unit_of_measure=labels.unit_text(row["unit_of_measure"], L), lang=L,
                                       labels={"plan": tr("data_quality.lbl_plan"), "fact": tr("data_quality.lbl_fact")},
                                       title=tr("data_quality.ww_chart_title", indicator=ind_name[ww_ind],
                                                region=unit_name[ww_unit], document=row["source_document"],
@@ -213,7 +214,7 @@ with tabs[3]:
                           + summ["last_period"].astype(str),
                           tr("data_quality.col_median_plan"): summ["median_plan"],
                           tr("data_quality.col_spread"): 100 * summ["median_rel_spread"],
-                          tr("data_quality.col_uom"): summ["unit_of_measure"]})
+                          tr("data_quality.col_uom"): labels.units_text(summ["unit_of_measure"], L)})
         shown = t.copy()
         shown[tr("data_quality.col_median_plan")] = shown[tr("data_quality.col_median_plan")].map(
             lambda x: lang.num(x, 1))
@@ -245,7 +246,7 @@ with tabs[4]:
                           tr("data_quality.col_median"): out["median"],
                           tr("data_quality.col_z"): out["z"],
                           tr("data_quality.col_rel_dev"): 100 * out["rel_dev"],
-                          tr("data_quality.col_uom"): out["unit_of_measure"],
+                          tr("data_quality.col_uom"): labels.units_text(out["unit_of_measure"], L),
                           tr("data_quality.col_indicator"): out["ind_name" + SUFFIX],
                           tr("data_quality.col_document"): out["source_document"],
                           tr("data_quality.col_batch"): out["batch_id"]})

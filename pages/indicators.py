@@ -11,6 +11,7 @@ from sac.auth.permissions import allowed_units, restrict_frame
 from sac.metrics import goalmap
 from sac.ui import auth, cache, guard, lang, widgets
 from sac.views import indicators as v
+from sac.views import labels
 
 guard.page("pages/indicators.py")
 
@@ -126,6 +127,7 @@ else:
     st.caption(tr("indicators.click_hint"))
     table = cells[["unit_code", f"unit_name_{L}", "indicator_id", NAME, "unit_of_measure", "period", "plan", "fact",
                    "ratio", "score", "rag", "methodology_version"]].copy()
+    table["unit_of_measure"] = labels.units_text(table["unit_of_measure"], L)
     table["ratio"] = 100.0 * table["ratio"]
     table["rag"] = table["rag"].map(lambda r: charts.rag_label(r, tr(f"common.rag_{r}")))
     table = table.rename(columns={f"unit_name_{L}": tr("indicators.col_region"), NAME: tr("indicators.col_name"),
@@ -142,7 +144,7 @@ if pp.empty:
     widgets.empty_state(tr("indicators.what_values"))
     st.stop()
 p = pp.iloc[0]
-unit = p["unit_of_measure"] if pd.notna(p["unit_of_measure"]) else None
+unit = labels.unit_text(p["unit_of_measure"], L)
 where = region_name[region] if region else tr("indicators.whole_country")
 st.subheader(tr("indicators.series_heading", name=f"{indicator} {p[NAME]}", where=where))
 
@@ -195,7 +197,7 @@ with right:
 
     values = {
         "indicator_id": p["indicator_id"], "name_en": p["name_en"], "name_ru": p["name_ru"], "name_kk": p["name_kk"],
-        "unit_of_measure": _txt(p["unit_of_measure"]), "direction": _enum("dir", p["direction"]),
+        "unit_of_measure": _txt(unit), "direction": _enum("dir", p["direction"]),
         "tier": _enum("tier", p["tier"]), "periodicity": _enum("per", p["periodicity"]),
         "cumulative": tr("indicators.yes") if bool(p["cumulative"]) else tr("indicators.no"),
         "aggregation": _enum("agg", p["aggregation"]), "weight": _txt(p["weight"], 2),
@@ -266,6 +268,7 @@ with tab_gap:
         all_regions = cache.call(v.region_options)
         g = v.gap_table(gap, L, dict(zip(all_regions["kato"], all_regions[NAME], strict=True)))
         g = g.drop(columns=["unit_code"])
+        g["unit_of_measure"] = labels.units_text(g["unit_of_measure"], L)
         if only:
             g = g[g["verdict"] == "insufficient"]
         g["verdict"] = g["verdict"].map(lambda x: tr(f"indicators.gap_{x}"))

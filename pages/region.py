@@ -13,6 +13,7 @@ from sac.auth.permissions import allowed_units, can_open
 from sac.metrics import projects as projects_metrics
 from sac.ui import auth, cache, guard, lang, widgets
 from sac.ui.lang import tr
+from sac.views import labels
 from sac.views import rating as rating_views
 from sac.views import region as views
 
@@ -43,7 +44,7 @@ period = widgets.select(tr("region.period"), periods, "period", container=f2)
 info = regions.set_index("kato").loc[kato]
 st.header(names[kato])
 st.caption(tr("region.subtitle", kato=kato, kind=tr(f"region.kind_{info['kind']}"),
-              centre=info["centre_en"] if pd.notna(info["centre_en"]) else "—"))
+              centre=labels.centre_text(info["centre_en"], lang.lang()) or "—"))
 
 indicators = cache.call(views.region_indicators, kato, period)
 rating = cache.call(rating_views.rating_table, period)
@@ -95,7 +96,7 @@ else:
                                                         tr("region.ytd_note") + ")")
     export = pd.DataFrame({
         tr("region.col_indicator"): indicators[name_col],
-        tr("region.col_unit"): indicators["unit_of_measure"].fillna(""),
+        tr("region.col_unit"): labels.units_text(indicators["unit_of_measure"], lang.lang()).fillna(""),
         tr("region.col_direction"): indicators["direction"].map(
             lambda d: tr(f"region.dir_{d}") if d in ("up", "down") else "—"),
         tr("region.col_period"): period_txt,
