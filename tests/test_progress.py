@@ -139,3 +139,43 @@ def test_store_national_and_unit_rules(store):
     assert p.loc[("CUM", "75"), "latest_year"] == 2021 and p.loc[("CUM", "75"), "latest_value"] == 110
     assert (p["methodology_version"] == 1).all()
     assert math.isnan(p.loc[("JOBS", "75"), "g_req"])
+
+
+# -- review findings ---------------------------------------------------------------
+
+def test_q_exactly_at_the_on_track_threshold_is_on_track():
+    # baseline 100 (2020), target 121 (2022) -> g_req = 0.10; 109.5 in 2021 -> g_obs = 0.095, Q = 0.95 exactly
+    # (in floating point 0.9499999999999988): graded on_track, not acceleration_needed
+    r = run({2020: 100, 2021: 109.5}, target=(2022, 121))
+    assert r["q"] == pytest.approx(0.95)
+    assert r["status"] == "on_track"
+    # and 0.6 exactly: baseline 100, target 200 (2021): g_req = 1.0; 160 -> g_obs = 0.6
+    assert run({2020: 100, 2021: 160}, target=(2021, 200))["status"] == "acceleration_needed"
+
+
+def test_national_sum_is_missing_when_a_planned_region_did_not_report():
+    from sac.metrics.progress import national_series
+    passport = pd.DataFrame({"indicator_id": ["JOBS", "RATE"], "aggregation": ["sum", "pop_weighted_mean"]})
+    regions = pd.DataFrame({"unit_code": ["75", "79", "10"], "population": [3000, 1000, None]})
+    yearly = pd.DataFrame({
+        "indicator_id": ["JOBS"] * 4 + ["RATE"] * 3,
+        "unit_code": ["75", "79", "75", "79", "75", "79", "10"],
+        "year": [2021, 2021, 2022, 2022, 2022, 2022, 2022],
+        "value": [200.0, 100.0, 242.0, None, 8.0, 4.0, 5.0],
+        "plan": [210.0, 105.0, 250.0, 120.0, None, None, None],
+    })
+    n = national_series(yearly, passport, regions).set_index(["indicator_id", "year"])
+    assert n.loc[("JOBS", 2021), "value"] == 300 and bool(n.loc[("JOBS", 2021), "complete"])
+    # 79 had a plan for 2022 and no fact: the national sum is unknown, never 242 (79 counted as zero)
+    assert math.isnan(n.loc[("JOBS", 2022), "value"]) and not bool(n.loc[("JOBS", 2022), "complete"])
+    assert n.loc[("JOBS", 2022), "n_units"] == 1 and n.loc[("JOBS", 2022), "n_expected"] == 2
+    # a reporting region without a population: the weighted mean is unknown, not the mean of the others
+    assert math.isnan(n.loc[("RATE", 2022), "value"])
+
+
+def test_national_progress_ignores_an_incomplete_year(store):
+    with store.write() as cur:   # 2023: both regions planned, only 75 reported
+        cur.execute("INSERT INTO indicator_values (indicator_id, unit_code, period, plan, fact) VALUES "
+                    "('JOBS', '75', '2023', 250, 260), ('JOBS', '79', '2023', 130, NULL)")
+    nat = progress(store).set_index(["indicator_id", "unit_code"]).loc[("JOBS", NATIONAL)]
+    assert nat["latest_year"] == 2022 and nat["latest_value"] == 363

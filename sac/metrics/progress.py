@@ -17,8 +17,10 @@ Rules this module commits to (where the spec leaves room):
   aggregates by ``mean`` or ``pop_weighted_mean`` (a rate or share: the national target
   applies to each region); else (``sum``: an absolute count) no target for the unit.
 - **National value** per year (unit_code ``'KZ'``): passport ``aggregation`` over the
-  regions with a value that year: ``sum``, ``mean``, ``pop_weighted_mean`` (regions.population;
-  regions without population left out), ``none`` = no national series.
+  regions with a value that year: ``sum``, ``mean``, ``pop_weighted_mean`` (regions.population),
+  ``none`` = no national series. Incomplete is missing: a ``sum`` is NaN for a year in which
+  a region with a plan has no fact, a ``pop_weighted_mean`` when a reporting region has no
+  population (see :func:`national_series`); progress then uses the latest complete year.
 - **Yearly value** of a quarterly/monthly indicator: the fact of the year's latest
   sub-period with data; for a ``cumulative`` indicator only a complete year counts
   (the year row, Q4 or December), so a half-year YTD never looks like a fall.
@@ -248,26 +250,48 @@ def progress_inputs(store, *, indicator_ids=None, node_id: str | None = None, un
     return series, targets
 
 
-def national_series(yearly: pd.DataFrame, passport: pd.DataFrame, regions: pd.DataFrame) -> pd.DataFrame:
-    """National value per indicator and year by the passport's aggregation rule (unit_code 'KZ').
+def national_series(yearly: pd.DataFrame, passport: pd.DataFrame, regions: pd.DataFrame,
+                    key: str = "year") -> pd.DataFrame:
+    """National value per indicator and ``key`` (year; or period) by the passport's aggregation rule ('KZ').
 
-    ``yearly``: indicator_id, unit_code, year, value (regions only). Columns out:
-    indicator_id, unit_code, year, value, n_units.
+    ``yearly``: indicator_id, unit_code, ``key``, value, optional plan (regions only).
+    ``passport``: indicator_id, aggregation. ``regions``: unit_code, population.
+
+    Completeness (missing is missing, never zero): the units *expected* for an indicator and
+    ``key`` are those with a plan for it. ``sum``: the national value is NaN (incomplete) when
+    an expected unit has no fact, since adding up whoever reported would count the missing
+    unit as zero. ``pop_weighted_mean``: NaN when a reporting unit has no population (a
+    missing weight). ``mean``: the mean over the units that reported (``complete`` says
+    whether every expected unit is among them). ``none``: no national series.
+
+    Columns out: indicator_id, unit_code, ``key``, value, n_units (units with a fact),
+    n_expected (units with a plan), complete (bool: every expected unit reported).
     """
-    y = yearly.dropna(subset=["value"]).merge(passport[["indicator_id", "aggregation"]], on="indicator_id")
-    y = y.merge(regions, on="unit_code", how="left")
+    y = yearly.merge(passport[["indicator_id", "aggregation"]], on="indicator_id")
+    y = y.merge(regions[["unit_code", "population"]], on="unit_code", how="left")
+    y["value"] = pd.to_numeric(y["value"], errors="coerce").astype(float)
+    has_value = y["value"].notna()
+    expected = (pd.to_numeric(y["plan"], errors="coerce").notna() if "plan" in y
+                else pd.Series(False, index=y.index))
     y["pop"] = pd.to_numeric(y["population"], errors="coerce").astype(float)
     y["wv"] = y["value"] * y["pop"]
-    y["wpop"] = y["pop"].where(y["value"].notna())
-    g = y.groupby(["indicator_id", "year", "aggregation"], as_index=False).agg(
-        s=("value", "sum"), m=("value", "mean"), wv=("wv", "sum"), wp=("wpop", "sum"), n_units=("value", "size"))
+    y["wpop"] = y["pop"].where(has_value)
+    y["has_value"] = has_value.astype(int)
+    y["expected"] = expected.astype(int)
+    y["expected_missing"] = (expected & ~has_value).astype(int)
+    y["no_weight"] = (has_value & y["pop"].isna()).astype(int)
+    g = y.groupby(["indicator_id", key, "aggregation"], as_index=False).agg(
+        s=("value", "sum"), m=("value", "mean"), wv=("wv", "sum"), wp=("wpop", "sum"), n_units=("has_value", "sum"),
+        n_expected=("expected", "sum"), n_missing=("expected_missing", "sum"), n_no_weight=("no_weight", "sum"))
+    g = g[(g["n_units"] > 0) & (g["aggregation"] != "none")].copy()
+    g["complete"] = (g["n_missing"] == 0).to_numpy(bool)
     with np.errstate(invalid="ignore", divide="ignore"):
-        g["value"] = np.select([g["aggregation"] == "sum", g["aggregation"] == "mean",
-                                g["aggregation"] == "pop_weighted_mean"],
-                               [g["s"], g["m"], np.where(g["wp"] > 0, g["wv"] / g["wp"], np.nan)], np.nan)
-    g = g[g["aggregation"] != "none"]
+        g["value"] = np.select(
+            [g["aggregation"] == "sum", g["aggregation"] == "mean", g["aggregation"] == "pop_weighted_mean"],
+            [np.where(g["complete"], g["s"], np.nan), g["m"],
+             np.where((g["wp"] > 0) & (g["n_no_weight"] == 0), g["wv"] / g["wp"], np.nan)], np.nan)
     g["unit_code"] = NATIONAL
-    return g[["indicator_id", "unit_code", "year", "value", "n_units"]]
+    return g[["indicator_id", "unit_code", key, "value", "n_units", "n_expected", "complete"]].reset_index(drop=True)
 
 
 def progress(data, targets: pd.DataFrame | None = None, config=None, **store_kwargs) -> pd.DataFrame:
