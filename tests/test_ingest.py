@@ -231,6 +231,18 @@ def test_csv_encodings(store, tmp_path, encoding):
         {"unit_code": "79", "period": "2024-Q2", "plan": 4.8, "fact": 4.7}]
 
 
+def test_csv_in_windows_1251_whose_first_part_is_plain_ascii(store, tmp_path):
+    """The reader decodes only the start of a file to guess its encoding; a Cyrillic region name far below,
+    in Windows-1251, still reads as Windows-1251 (DuckDB refuses it as UTF-8 and the file is decoded whole)."""
+    p = tmp_path / "late.csv"
+    body = "".join(f"SME;71;{2000 + i % 50};D{i};{i};\n" for i in range(12_000))
+    assert len(body) > 200_000  # well past the head the reader decodes
+    write_csv(p, "indicator;region;period;document;plan;fact\n" + body + "SME;Алматы;2024;LAST;7;\n", "cp1251")
+    rep = import_file(store, p, "indicator_values", dry_run=False)
+    assert rep.status == "committed" and rep.inserted == 12_001
+    assert store.scalar("SELECT unit_code FROM indicator_values WHERE source_document = 'LAST'") == "75"
+
+
 def test_parquet_with_typed_columns(store, tmp_path):
     p = tmp_path / "v.parquet"
     pd.DataFrame({"indicator_id": ["SME", "SME"], "unit_code": ["71", "75"], "period": ["2023", "2024"],

@@ -84,26 +84,59 @@ def _sniff_delimiter(lines: list[str]) -> str:
     return max(counts, key=lambda d: counts[d])
 
 
+HEAD_BYTES = 200_000   # the start of a file decoded to find its header row and delimiter
+
+
+def _head(data: bytes) -> tuple[str, str, str | None]:
+    """(the first :data:`HEAD_BYTES` as text, cut at a line end; the file's encoding; the whole text when it
+    had to be decoded). A UTF-8 file whose body past the head is plain ASCII (codes and numbers) is known
+    to be UTF-8 without decoding it all: DuckDB reads it itself."""
+    if not data.startswith((b"\xff\xfe", b"\xfe\xff")):  # not UTF-16
+        bom = data.startswith(b"\xef\xbb\xbf")
+        head = data[3 if bom else 0:HEAD_BYTES]
+        if len(data) > HEAD_BYTES and b"\n" in head:
+            head = head[: head.rindex(b"\n") + 1]
+        try:
+            text = head.decode("utf-8")
+        except UnicodeDecodeError:
+            text = None
+        if text is not None and (len(data) <= HEAD_BYTES or data[len(head) + (3 if bom else 0):].isascii()):
+            return text, "utf-8-sig" if bom else "utf-8", None
+    full, enc = decode(data)
+    return full[:HEAD_BYTES], enc, full
+
+
 def read_csv(cur: duckdb.DuckDBPyConnection, data: bytes, table: str, score, path: str | None = None) -> RawTable:
     """A CSV into ``table``. ``path`` (the same bytes on disk) lets DuckDB read a UTF-8 file directly."""
-    text, enc = decode(data)
-    head = text[:200_000].splitlines()[: HEADER_SCAN_ROWS + 1]
+    head, enc, text = _head(data)
+    # DuckDB skips blank lines, which would shift row numbers: such files are copied with the blank lines
+    # turned into rows of empty cells. So are files in other encodings, and bytes without a path.
+    direct = enc in ("utf-8", "utf-8-sig") and path is not None and b"\n\n" not in data and b"\n\r\n" not in data
+    if direct:
+        return _load_csv(cur, table, path, head, score)
+    if text is None:
+        text, enc = decode(data)
+    delim = _sniff_delimiter(head.splitlines()[: HEADER_SCAN_ROWS + 1])
+    blank = re.compile(r"(?m)^[ \t]*\r?$\n?")
+    fixed = blank.sub(lambda m: delim + ("\r\n" if "\r" in m.group(0) else "\n"), text)
+    if fixed and not fixed.endswith("\n") and text.endswith("\n"):
+        fixed += "\n"
+    fd, tmp = tempfile.mkstemp(suffix=".csv")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
+            f.write(fixed)
+        return _load_csv(cur, table, tmp, head, score)
+    finally:
+        os.unlink(tmp)
+
+
+def _load_csv(cur: duckdb.DuckDBPyConnection, table: str, path: str, head_text: str, score) -> RawTable:
+    """The UTF-8 file ``path`` into ``table``; ``head_text``: its start, decoded (header row and delimiter)."""
+    head = head_text.splitlines()[: HEADER_SCAN_ROWS + 1]
     delim = _sniff_delimiter(head)
     rows = list(csv.reader(head[:HEADER_SCAN_ROWS], delimiter=delim))
     hi = _best_header(rows, score)
     headers = [h.strip() for h in rows[hi]]
-    # DuckDB skips blank lines, which would shift row numbers: turn them into rows of empty cells.
-    blank = re.compile(r"(?m)^[ \t]*\r?$\n?")
-    needs_copy = enc not in ("utf-8", "utf-8-sig") or path is None or b"\n\n" in data or b"\n\r\n" in data
-    tmp = None
-    if needs_copy:
-        fixed = blank.sub(lambda m: delim + ("\r\n" if "\r" in m.group(0) else "\n"), text)
-        if fixed and not fixed.endswith("\n") and text.endswith("\n"):
-            fixed += "\n"
-        fd, tmp = tempfile.mkstemp(suffix=".csv")
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(fixed)
-        path = tmp
     names = [f"c{i}" for i in range(len(headers))] + [f"x{i}" for i in range(8)]
     try:
         cur.execute(
@@ -114,9 +147,6 @@ def read_csv(cur: duckdb.DuckDBPyConnection, data: bytes, table: str, score, pat
         )
     except duckdb.Error as e:
         raise FileProblem("unreadable", f"CSV: {e}") from e
-    finally:
-        if tmp:
-            os.unlink(tmp)
     cols = ", ".join(f"c{i}" for i in range(len(headers)))
     # rowid follows insertion (= file) order; inside a transaction it starts at a large offset, hence min(rowid).
     # A view, not a copy: a million rows are not materialised twice.
