@@ -209,7 +209,7 @@ def test_people_rating_ties_and_coverage():
     assert out.loc["E", "coverage"] == pytest.approx(0.75) and not out.loc["E", "rated"]
     best, worst = best_and_worst(out.reset_index(), n=2)
     assert best["person_id"].tolist() == ["A", "B"]
-    assert worst["person_id"].tolist() == ["C", "B"]
+    assert worst["person_id"].tolist() == ["C"]            # B is among the best: never also listed as worst
 
 
 # --- a small real store --------------------------------------------------------
@@ -328,3 +328,30 @@ def test_thresholds_come_from_the_configuration():
     assert project_metrics(row, TODAY, None).iloc[0]["status_computed"] == "amber"
     stricter = project_metrics(row, TODAY, {"projects": {"ev_red": 0.95, "ev_amber": 0.99}})
     assert stricter.iloc[0]["status_computed"] == "red"
+
+
+# -- review findings ---------------------------------------------------------------
+
+@pytest.mark.parametrize("pc, ac, expected", [
+    (0.57, 60.0, "green"),     # CPI = 57/60 = 0.95 exactly (0.9499999999999998 in floating point)
+    (0.29, 36.25, "amber"),    # CPI = 29/36.25 = 0.8 exactly (0.7999999999999999)
+])
+def test_cpi_exactly_at_a_threshold_is_graded_at_it(pc, ac, expected):
+    # planned start in the future: PV = 0, SPI undefined, so CPI alone decides
+    r = metrics(project(planned_start="2024-08-01", planned_end="2025-08-01", forecast_end="2025-08-01",
+                        percent_complete=pc, cost_to_date=ac)).iloc[0]
+    assert r["CPI"] == pytest.approx({"green": 0.95, "amber": 0.8}[expected])
+    assert r["status_computed"] == expected
+
+
+def test_people_rating_ties_round_half_up():
+    # ratings 95.25 and 95.35 -> 95.3 and 95.4 (half up; np.round would give 95.2 and 95.4)
+    projects = pd.DataFrame([_rated("P1", "A", True, True, True), _rated("P2", "B", True, True, True)])
+    contributions = pd.DataFrame([dict(project_id="P1", indicator_id="K1", unit_code="75"),
+                                  dict(project_id="P2", indicator_id="K2", unit_code="75")])
+    scores = pd.DataFrame([dict(indicator_id="K1", unit_code="75", score=81.0),     # A: (300 + 81)/4 = 95.25
+                           dict(indicator_id="K2", unit_code="75", score=81.2)])    # B: (300 + 81.2)/4 = 95.3
+    out = people_rating(projects, contributions, scores).set_index("person_id")
+    assert out.loc["A", "rating"] == pytest.approx(95.25)
+    # half up: A rounds to 95.3, tied with B's 95.3 -> both "=1" (half to even gives 95.2: A second)
+    assert out.loc["A", "rank_label"] == "=1" and out.loc["B", "rank_label"] == "=1"

@@ -409,3 +409,12 @@ def test_latest_rated_period_skips_a_year_still_being_reported(tmp_path):
     assert latest_rated_period(s) == "2024"
     assert latest_rated_period(s, kind="quarter") is None
     s.close()
+
+
+def test_ties_round_exact_halves_up():
+    # R = 95.25 exactly (a 100, b 90.5) and 95.35 (100, 90.7): half up gives 95.3 and 95.4 (numpy: 95.2, 95.4)
+    passport = {"k1": ("up", 100.0), "k2": ("up", 100.0)}
+    r = by_unit(rate(cells_from({"a": [100, 90.5], "b": [100, 90.7], "c": [100, 90.6]}, passport=passport)))
+    assert r.loc["a", "score"] == 95.25
+    assert r["score_rounded"].to_dict() == {"b": 95.4, "a": 95.3, "c": 95.3}
+    assert r["rank_label"].to_dict() == {"b": "1", "a": "=2", "c": "=2"}

@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from sac.methodology import current, resolve
+from sac.metrics.ratings import round_half_up
 
 LEVELS = ("national_priority", "program", "basic_direction", "project_group")
 
@@ -164,7 +165,8 @@ def project_metrics(df: pd.DataFrame, today=None, config=None) -> pd.DataFrame:
     out["SPI"] = out["EV"] / out["PV"].where(out["PV"] > 0)
     out["CPI"] = out["EV"] / out["AC"].where(out["AC"] > 0)
 
-    spi, cpi = out["SPI"], out["CPI"]
+    # compared rounded to 12 decimals: CPI = 57/60 is 0.95 exactly, not 0.9499999999999998 (amber)
+    spi, cpi = out["SPI"].round(12), out["CPI"].round(12)
     is_red = (spi < red) | (cpi < red) | out["overdue"]
     is_amber = (spi < amber) | (cpi < amber)
     evidence = spi.notna() | cpi.notna() | out["overdue"]
@@ -338,7 +340,7 @@ def people_rating(projects: pd.DataFrame, contributions: pd.DataFrame, scores: p
     out["coverage"] = out["n_known"] / out["n_items"]
     out["rated"] = out["coverage"] >= coverage_min
     out["rating"] = out[comps].mean(axis=1).where(out["rated"])
-    rounded = out["rating"].round(tie_decimals)
+    rounded = pd.Series(round_half_up(out["rating"].to_numpy(dtype=float), tie_decimals), index=out.index)
     out["rank"] = rounded.rank(method="min", ascending=False)
     tied = rounded.duplicated(keep=False) & rounded.notna()
     label = out["rank"].map(lambda r: "" if pd.isna(r) else str(int(r)))
@@ -349,9 +351,14 @@ def people_rating(projects: pd.DataFrame, contributions: pd.DataFrame, scores: p
 
 
 def best_and_worst(rating: pd.DataFrame, n: int = 5) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The ``n`` best and ``n`` worst rated people (only those rated; worst listed worst first)."""
+    """The ``n`` best and ``n`` worst rated people (only those rated; worst listed worst first).
+
+    Nobody is listed in both: with fewer than ``2n`` rated, the worst are those not among the best.
+    """
     rated = rating[rating["rated"]].sort_values(["rank", "person_id"])
-    return rated.head(n).reset_index(drop=True), rated.iloc[::-1].head(n).reset_index(drop=True)
+    best = rated.head(n)
+    rest = rated.iloc[len(best):]
+    return best.reset_index(drop=True), rest.iloc[::-1].head(n).reset_index(drop=True)
 
 
 def _period_scores(store, period: str) -> pd.DataFrame:

@@ -29,7 +29,8 @@ Definitions this module commits to (where the spec leaves room):
   indicator without both goalposts (or with U <= L) is dropped (see above).
 - **Geometric** aggregation floors every score at ``geometric_floor`` (1) before the
   weighted log-mean.
-- **Ties**: R rounded to ``tie_decimals`` (1); competition ranking 1, 2, 2, 4;
+- **Ties**: R rounded half up (:func:`round_half_up`, not numpy's half to even) to
+  ``tie_decimals`` (1); competition ranking 1, 2, 2, 4;
   ``rank_label`` '=2' for shared ranks.
 - **Robustness band**: ``draws`` (500) draws from ``numpy.random.default_rng(seed)``; each
   draw multiplies every weight by U[weight_low, weight_high] and picks arithmetic or
@@ -157,6 +158,16 @@ def _aggregate(scores0: np.ndarray, logs0: np.ndarray, avail: np.ndarray, weight
     return np.where(geometric[None, :], geo, arith)
 
 
+def round_half_up(x, decimals: int):
+    """Round half up (95.25 -> 95.3), unlike numpy's half to even; NaN stays NaN.
+
+    ``floor(x*10**d + 0.5 + 1e-9) / 10**d``: the 1e-9 absorbs the representation error of a
+    product like 95.25*10 so an exact half always rounds up (spec 3.5 ties, documented choice).
+    """
+    scale = 10.0 ** int(decimals)
+    return np.floor(np.asarray(x, dtype=float) * scale + 0.5 + 1e-9) / scale
+
+
 def competition_ranks(values: np.ndarray) -> np.ndarray:
     """Competition ranks (1, 2, 2, 4) of each column, highest first; NaN rows get rank 0.
 
@@ -251,7 +262,7 @@ def rate(cells: pd.DataFrame, config=None, *, kind: str | None = None, aggregati
         R = _aggregate(scores0, logs0, availf, weights[None, :], np.array([aggregation == "geometric"]))[:, 0]
     rated = (coverage >= float(rc["coverage_min"]) - _TOL) & ~np.isnan(R)
     decimals = int(rc["tie_decimals"])
-    R_round = np.round(R, decimals)
+    R_round = round_half_up(R, decimals)
     ranks = competition_ranks(np.where(rated, R_round, np.nan)[:, None])[:, 0]
     rank_counts = np.bincount(ranks, minlength=len(units) + 1)
     shared = rated & (rank_counts[ranks] > 1)
@@ -271,7 +282,7 @@ def rate(cells: pd.DataFrame, config=None, *, kind: str | None = None, aggregati
         r_idx = np.flatnonzero(rated)
         with np.errstate(invalid="ignore", divide="ignore"):
             Rd = _aggregate(scores0[r_idx], logs0[r_idx], availf[r_idx], weights[None, :] * factors, geometric)
-        Rd = np.round(Rd, decimals)
+        Rd = round_half_up(Rd, decimals)
         rd_ranks = competition_ranks(Rd).astype(float)
         point = ranks[r_idx].astype(float)
         lo = np.percentile(rd_ranks, 5, axis=1, method="lower")
