@@ -134,3 +134,34 @@ def test_equal_amounts_in_two_documents_are_not_a_conflict():
     lines = pd.DataFrame({"program_code": ["p", "p"], "subprogram_code": ["", ""], "unit_code": ["u", "u"],
                           "year": [2024, 2024], "source_document": ["A", "B"], "plan": [10.0, 10.0]})
     assert conflicts(lines).empty
+
+
+# -- review findings ---------------------------------------------------------------
+
+def _lines(rows):
+    """rows: (program, period, kind, year, quarter, month, plan, spent)."""
+    df = pd.DataFrame(rows, columns=["program_code", "period", "kind", "year", "quarter", "month", "plan", "spent"])
+    return df.assign(subprogram_code="", unit_code="75", source_document="", revised=None, allocated=None)
+
+
+def test_cumulative_execution_stops_after_the_last_month_with_spending():
+    # Q1 10, Q2 20 spent; Q3 and Q4 planned, nothing reported yet: months 9 and 12 are unknown, not a flat 30
+    lines = _lines([("p", f"2024-Q{q}", "quarter", 2024, q, None, 100.0, s)
+                    for q, s in [(1, 10.0), (2, 20.0), (3, None), (4, None)]])
+    c = cumulative_by_month(lines, 2024).set_index("month")
+    assert c.loc[6, "spent_cum"] == 30 and c.loc[6, "cum_execution"] == pytest.approx(0.075)
+    assert math.isnan(c.loc[9, "spent_cum"]) and math.isnan(c.loc[12, "spent_cum"])
+    assert math.isnan(c.loc[9, "cum_execution"]) and math.isnan(c.loc[12, "cum_execution"])
+    assert c.loc[12, "elapsed_share"] == 1.0
+
+
+def test_execution_takes_the_annual_plan_when_finer_rows_carry_only_spending():
+    # the year row carries the plan 1200; monthly rows carry spending only: execution 300 / 1200
+    lines = _lines([("p", "2024", "year", 2024, None, None, 1200.0, None)]
+                   + [("p", f"2024-0{m}", "month", 2024, 1, m, None, 100.0) for m in (1, 2, 3)])
+    r = execution(lines).iloc[0]
+    assert r["plan"] == 1200 and r["spent"] == 300 and r["execution"] == pytest.approx(0.25)
+    # finer rows with their own plan keep it (no double counting with the year row)
+    lines2 = _lines([("p", "2024", "year", 2024, None, None, 1200.0, None)]
+                    + [("p", f"2024-0{m}", "month", 2024, 1, m, 100.0, 100.0) for m in (1, 2, 3)])
+    assert execution(lines2).iloc[0]["plan"] == 300

@@ -13,7 +13,8 @@ Rules this module commits to:
 - **No double counting across periodicities.** Within one program, subprogram, unit and
   year, amounts come from the *finest* kind present (month, else quarter, else year).
   The *annual plan* is the year row's plan when there is one, else the sum of the
-  sub-period plans.
+  sub-period plans. When the finest rows carry spending but no plan at all, execution is
+  against the year row's plan (:func:`execution`).
 - **Ratios** (execution = spent/plan, financing = allocated/plan, spent_of_allocated =
   spent/allocated) are NaN when the denominator is 0 or missing; sums of all-missing
   values stay missing, never 0. ``deviation`` = spent - plan; ``unspent`` = allocated - spent
@@ -82,9 +83,32 @@ def execution(lines: pd.DataFrame, by=("program_code", "unit_code", "year")) -> 
     spent_of_allocated, deviation, unspent.
     """
     by = list(by)
-    x = finest(one_document(lines)) if "period" not in by else one_document(lines)
+    if "period" in by:
+        x = one_document(lines)
+    else:
+        x = _with_annual_plan(one_document(lines))
     g = _sum(x.groupby(by, dropna=False), AMOUNTS).reset_index()
     return _ratios(g)
+
+
+def _with_annual_plan(lines: pd.DataFrame) -> pd.DataFrame:
+    """Finest rows, plus the year row's plan where the finest (sub-annual) rows carry no plan at all.
+
+    A program reported monthly with spending only, whose plan sits on the year row, is
+    executed against that annual plan (module rule "annual plan"); rows with their own
+    plan keep it, so nothing is counted twice.
+    """
+    x = finest(lines)
+    sub = x[x["kind"] != "year"]
+    if sub.empty:
+        return x
+    no_plan = sub.groupby(KEY + ["year"], dropna=False)["plan"].count().loc[lambda c: c == 0].reset_index()
+    if no_plan.empty:
+        return x
+    year_rows = lines[(lines["kind"] == "year") & lines["plan"].notna()]
+    add = year_rows.merge(no_plan[KEY + ["year"]], on=KEY + ["year"])
+    add = add.assign(**{c: np.nan for c in AMOUNTS if c != "plan" and c in add})
+    return pd.concat([x, add], ignore_index=True)
 
 
 def _ratios(g: pd.DataFrame) -> pd.DataFrame:
@@ -144,7 +168,8 @@ def cumulative_by_month(lines: pd.DataFrame, year: int, by=("program_code",)) ->
     """Cumulative execution through the year against the elapsed share of the year (for a chart).
 
     One row per group and month end with data (months 3, 6, 9, 12 for quarterly data).
-    Columns: ``by``, month, spent_cum, annual_plan, cum_execution (spent_cum / annual_plan),
+    ``spent_cum`` (and ``cum_execution``) is NaN after the group's last month with spending
+    data: months not reported yet are unknown, never drawn as flat. Columns: ``by``, month, spent_cum, annual_plan, cum_execution (spent_cum / annual_plan),
     elapsed_share (month / 12).
     """
     by = list(by)
@@ -154,6 +179,10 @@ def cumulative_by_month(lines: pd.DataFrame, year: int, by=("program_code",)) ->
     m = x.groupby(by + ["month_end"], dropna=False)["spent"].sum(min_count=1).reset_index()
     m = m.sort_values(by + ["month_end"])
     m["spent_cum"] = m.groupby(by, dropna=False)["spent"].transform(lambda s: s.fillna(0).cumsum())
+    # after the group's last month with spending data nothing is known yet: NaN, not a flat line
+    has = m["spent"].notna().astype(int)
+    reported_from_here = has.iloc[::-1].groupby([m[c] for c in by], dropna=False).cumsum()  # aligned on index
+    m.loc[reported_from_here.reindex(m.index) == 0, "spent_cum"] = np.nan
     ap = annual_plan(one_document(lines))
     ap = ap[ap["year"] == year].groupby(by, dropna=False)["annual_plan"].sum(min_count=1).reset_index()
     m = m.merge(ap, on=by, how="left").rename(columns={"month_end": "month"})
