@@ -152,3 +152,21 @@ def test_roll_up_ignores_row_order_and_stays_within_children_range(scores, seed)
     if pd.isna(own["PR1"]) and a.loc[["BD1", "BD2"], "score"].notna().any():
         kids = a.loc[["BD1", "BD2"], "score"]
         assert kids.min() - 1e-9 <= a.loc["PR1", "score"] <= kids.max() + 1e-9
+
+
+def test_regional_plan_nodes_are_scored_on_their_regions_cells_only(store):
+    # Almaty city's plan (region 75) and a basic direction under it (region inherited from the plan)
+    with store.write() as cur:
+        cur.execute("INSERT INTO goal_nodes (node_id, parent_id, level, name_en, name_ru, name_kk, region_kato) VALUES "
+                    "('ALM', 'NP', 'program', 'Almaty plan', 'a', 'a', '75')")
+        cur.execute("INSERT INTO goal_nodes (node_id, parent_id, level, name_en, name_ru, name_kk) VALUES "
+                    "('ALM-BD', 'ALM', 'basic_direction', 'b', 'b', 'b')")
+        cur.execute("""INSERT INTO indicators (indicator_id, name_en, name_ru, name_kk, direction, periodicity, node_id)
+            VALUES ('A1', 'a1', 'a1', 'a1', 'up', 'year', 'ALM'), ('A2', 'a2', 'a2', 'a2', 'up', 'year', 'ALM-BD')""")
+        cur.execute("""INSERT INTO indicator_values (indicator_id, unit_code, period, plan, fact) VALUES
+            ('A1', '75', '2024', 100, 60), ('A1', '71', '2024', 100, 100),
+            ('A2', '75', '2024', 100, 80), ('A2', '71', '2024', 100, 40)""")
+    tree = goal_tree(store, "2024").set_index("id")
+    assert tree.loc["ALM", "own_score"] == pytest.approx(60.0)        # not (60 + 100) / 2: Astana's cell left out
+    assert tree.loc["ALM-BD", "own_score"] == pytest.approx(80.0)     # inherits the plan's region
+    assert tree.loc["BD", "own_score"] == pytest.approx(93.75)        # national nodes: every region, as before

@@ -97,6 +97,36 @@ def _within_region(nodes: pd.DataFrame, region: str) -> pd.DataFrame:
     return nodes[keep].reset_index(drop=True)
 
 
+def _effective_region(nodes: pd.DataFrame) -> pd.Series:
+    """Per node_id: its own ``region_kato``, else the nearest ancestor's (None for national nodes).
+
+    One vectorised step per level of the tree.
+    """
+    parent_of = dict(zip(nodes["node_id"], nodes["parent_id"], strict=True))
+    region_of = dict(zip(nodes["node_id"], nodes["region_kato"], strict=True))
+    region = nodes["region_kato"].astype(object).where(nodes["region_kato"].notna(), None)
+    anc = nodes["parent_id"]
+    for _ in range(len(LEVEL_ORDER) + 5):
+        if not (region.isna() & anc.notna()).any():
+            break
+        region = region.where(region.notna(), anc.map(region_of))
+        anc = anc.map(parent_of)
+    return pd.Series(region.to_numpy(), index=nodes["node_id"].to_numpy())
+
+
+def _regional_cells_only(cells: pd.DataFrame, node_region: pd.Series) -> pd.DataFrame:
+    """Cells of an indicator on a regional plan's node (region own or inherited) only for that region.
+
+    A regional plan (goal_nodes.region_kato) is that region's: its indicators are scored on the
+    region's cells, never on other regions' values of the same indicator.
+    """
+    if cells.empty:
+        return cells
+    reg = cells["node_id"].map(node_region)
+    keep = reg.isna() | (cells["unit_code"].astype(str) == reg.astype(object).where(reg.notna(), "").astype(str))
+    return cells[keep.to_numpy(bool)]
+
+
 def _indicator_scores(cells: pd.DataFrame) -> pd.DataFrame:
     """Per indicator: mean S over its scored units, with the indicator's weight and node."""
     scored = cells[cells["scored"].astype(bool)]
@@ -118,7 +148,8 @@ def goal_tree(store, period: str | None = None, *, region: str | None = None) ->
     (own score, else the mean of the children's scores), ``score_source``, ``n_children``,
     ``depth``, ``period``, ``methodology_version``.
 
-    ``region`` keeps only that unit's cells, that region's projects, and drops the nodes
+    A node of a regional plan (``region_kato`` set on it or on an ancestor) is scored on that
+    region's cells only; national nodes on every unit's. ``region`` keeps only that unit's cells, that region's projects, and drops the nodes
     of other regions' plans (goal_nodes.region_kato set to another region) with their
     subtrees; a project's score is the mean S of the indicator cells (indicator, unit)
     it contributes to.
@@ -129,6 +160,8 @@ def goal_tree(store, period: str | None = None, *, region: str | None = None) ->
                                                       if "rating_period" in cells and len(cells) else None)
     nodes = store.df(_NODES_SQL)
     projects = store.df(_PROJECT_NODES_SQL)
+    all_cells = cells  # projects name their (indicator, unit) cells themselves
+    cells = _regional_cells_only(cells, _effective_region(nodes))
     if region is not None:
         nodes = _within_region(nodes, region)
         projects = projects[(projects["region_kato"] == region) & projects["parent_id"].isin(nodes["node_id"])]
@@ -140,7 +173,7 @@ def goal_tree(store, period: str | None = None, *, region: str | None = None) ->
     node_own = by_node["ws"] / by_node["weight"]
 
     contrib = store.df("SELECT project_id, indicator_id, unit_code FROM project_contributions")
-    scored = cells.loc[cells["scored"].astype(bool), ["indicator_id", "unit_code", "score"]]
+    scored = all_cells.loc[all_cells["scored"].astype(bool), ["indicator_id", "unit_code", "score"]]
     proj_own = contrib.merge(scored, on=["indicator_id", "unit_code"]).groupby("project_id")["score"].mean()
 
     nodes["id"] = nodes["node_id"]
