@@ -95,11 +95,17 @@ def test_no_exceptions_is_an_empty_frame_with_the_columns(tmp_path):
     s.close()
 
 
-def test_gap_without_any_running_project_is_not_a_leadership_exception(store):
-    with store.write() as cur:   # a gap on JOBS in 75 that no project addresses
+def test_red_target_no_running_project_addresses_is_listed_an_amber_one_is_not(store):
+    with store.write() as cur:   # a gap on JOBS in 75 (red) and in 71 (amber) that no project addresses
         cur.execute("UPDATE indicators SET target_value = 2000, target_year = 2025 WHERE indicator_id = 'JOBS'")
     out = exceptions(store, "2024", today=TODAY)
-    assert out.loc[out["kind"] == "projects_insufficient", "subject_id"].tolist() == ["UNEMP"]
+    ins = out[out["kind"] == "projects_insufficient"]
+    assert list(zip(ins["subject_id"], ins["region_kato"], strict=True)) == [("JOBS", "75"), ("UNEMP", "75")]
+    jobs = ins.iloc[0]
+    # required 2000 - 500 = 1500, nothing planned: the whole gap is the shortfall (100 % of required)
+    assert jobs["reason_en"] == "Required 1,500.00; no running project contributes"
+    assert jobs["magnitude"] == pytest.approx(100.0)
+    assert jobs["reason_ru"].startswith("Требуется 1") and "ни один" in jobs["reason_ru"]
 
 
 def test_demo_exceptions_cover_every_kind(demo_store):

@@ -10,7 +10,9 @@ Severity (3 = high, 2 = medium, 1 = low), documented here so the page can say it
 - instruction_overdue: 3 when more than 30 days overdue, else 2;
 - escalated (escalated and still on control): 3;
 - spending_spike: 2;
-- projects_insufficient (running projects contribute but plan less than required): 2.
+- projects_insufficient (running projects contribute but plan less than required; or the
+  indicator is red for the unit and no running project contributes at all, reason "no running
+  project contributes"): 2.
 Within a severity, kinds keep the order above and the larger ``magnitude`` comes first.
 """
 
@@ -69,14 +71,22 @@ _TEXT = {
         "kk": ("Жобалар жеткіліксіз: {name} — {unit}",
                "Қажет {required}, жобалармен жоспарланған {planned}, жетіспеушілік {shortfall}"),
     },
+    # a red indicator's gap that no running project addresses at all
+    "projects_insufficient_none": {
+        "en": ("Projects insufficient: {name} — {unit}", "Required {required}; no running project contributes"),
+        "ru": ("Проектов недостаточно: {name} — {unit}",
+               "Требуется {required}; ни один реализуемый проект не вносит вклад"),
+        "kk": ("Жобалар жеткіліксіз: {name} — {unit}",
+               "Қажет {required}; іске асырылып жатқан бірде-бір жоба үлес қоспайды"),
+    },
 }
 
 
-def _texts(kind: str, fields: list[dict]) -> dict[str, list[str]]:
+def _texts(kind: str, fields: list[dict], text_key: str | None = None) -> dict[str, list[str]]:
     """title_<lang> and reason_<lang> columns for rows of one kind (fields already per language)."""
     out = {}
     for lang in ("en", "ru", "kk"):
-        title, reason = _TEXT[kind][lang]
+        title, reason = _TEXT[text_key or kind][lang]
         out[f"title_{lang}"] = [title.format(**f[lang]) for f in fields]
         out[f"reason_{lang}"] = [reason.format(**f[lang]) for f in fields]
     return out
@@ -86,10 +96,10 @@ def _n(x, lang, d=1):
     return fmt_number(x, lang, d)
 
 
-def _frame(kind: str, base: pd.DataFrame, fields: list[dict]) -> pd.DataFrame:
+def _frame(kind: str, base: pd.DataFrame, fields: list[dict], text_key: str | None = None) -> pd.DataFrame:
     out = base.reset_index(drop=True).copy()
     out.insert(0, "kind", kind)
-    for k, v in _texts(kind, fields).items():
+    for k, v in _texts(kind, fields, text_key).items():
         out[k] = v
     return out
 
@@ -101,8 +111,7 @@ def _region_names(store) -> dict[str, dict[str, str]]:
     return {lang: dict(zip(both["kato"], both[f"name_{lang}"], strict=True)) for lang in ("en", "ru", "kk")}
 
 
-def _red_indicators(store, period, region, m, names) -> pd.DataFrame:
-    cells = plan_fact(store, period, unit_codes=[region] if region else None, methodology=m)
+def _red_indicators(cells, names) -> pd.DataFrame:
     red = cells[cells["rag"] == "red"].copy()
     if red.empty:
         return pd.DataFrame()
@@ -204,11 +213,24 @@ def _spending_spikes(store, period, region, m, names) -> pd.DataFrame:
     return _frame("spending_spike", base, fields)
 
 
-def _insufficient(store, period, region, names) -> pd.DataFrame:
+def _insufficient(store, period, region, names, cells) -> pd.DataFrame:
     gap = goalmap.gap_analysis(store, period, region=region)
-    # only where running projects exist but fall short: a gap no project addresses at all
-    # is in the full gap analysis (indicators page), not flooded into the leadership view
-    ins = gap[gap["insufficient"].fillna(False).astype(bool) & (gap["n_projects"] > 0)]
+    # where running projects fall short; a gap no running project addresses at all only when the
+    # indicator is red for that unit in the period (the rest stays in the full gap analysis on the
+    # indicators page, not flooded into the leadership view)
+    red = cells.loc[cells["rag"] == "red", ["indicator_id", "unit_code"]].drop_duplicates().assign(_red=True)
+    gap = gap.merge(red, on=["indicator_id", "unit_code"], how="left")
+    is_red = gap["_red"].notna().to_numpy(bool)
+    none = (gap["n_projects"] == 0).to_numpy(bool)
+    ins = gap[gap["insufficient"].fillna(False).to_numpy(bool) & (~none | is_red)]
+    if ins.empty:
+        return pd.DataFrame()
+    parts = [_insufficient_frame(ins[ins["n_projects"] > 0], names, None),
+             _insufficient_frame(ins[ins["n_projects"] == 0], names, "projects_insufficient_none")]
+    return pd.concat([p for p in parts if not p.empty], ignore_index=True)
+
+
+def _insufficient_frame(ins, names, text_key) -> pd.DataFrame:
     if ins.empty:
         return pd.DataFrame()
     req = ins["required"].abs()
@@ -224,7 +246,7 @@ def _insufficient(store, period, region, names) -> pd.DataFrame:
                       "required": _n(r["required"], lang, 2), "planned": _n(r["planned"], lang, 2),
                       "shortfall": _n(r["shortfall"], lang, 2)} for lang in ("en", "ru", "kk")}
               for r in ins.to_dict("records")]
-    return _frame("projects_insufficient", base, fields)
+    return _frame("projects_insufficient", base, fields, text_key)
 
 
 def exceptions(store, period: str, *, today=None, region: str | None = None) -> pd.DataFrame:
@@ -243,8 +265,9 @@ def exceptions(store, period: str, *, today=None, region: str | None = None) -> 
     today = today if today is not None else _dt.date.today()
     names = _region_names(store)
     a, b = _instructions(store, today, region)
-    parts = [_red_indicators(store, period, region, m, names), _projects_off_track(store, today, region), a, b,
-             _spending_spikes(store, period, region, m, names), _insufficient(store, period, region, names)]
+    cells = plan_fact(store, period, unit_codes=[region] if region else None, methodology=m)
+    parts = [_red_indicators(cells, names), _projects_off_track(store, today, region), a, b,
+             _spending_spikes(store, period, region, m, names), _insufficient(store, period, region, names, cells)]
     parts = [p for p in parts if not p.empty]
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[c for c in COLUMNS if c != "reason"])
     out["reason"] = out["reason_en"]
