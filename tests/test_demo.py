@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import shutil
 
 import pandas as pd
 import pytest
@@ -10,11 +11,15 @@ import pytest
 from sac.cli import EXIT_OK, EXIT_USAGE, main
 from sac.demo import OUTLIERS, TODAY, build_demo, generate
 from sac.demo import catalogue as C
+from sac.demo.uploads import LATE_REGIONS
+from sac.ingest import RollbackRefused, rollback
+from sac.metrics.quality import reporting
 from sac.store import Store
 
 DEMO_TABLES = ["regions", "organisations", "officials", "goal_nodes", "indicators", "indicator_values",
                "budget_programs", "budget_program_indicators", "budget_lines", "projects",
-               "project_contributions", "instructions", "upload_batches"]
+               "project_contributions", "instructions", "upload_batches", "hist_indicator_values",
+               "hist_budget_lines"]
 
 
 @pytest.fixture(scope="module")
@@ -218,15 +223,114 @@ def test_outliers_exceed_modified_z(demo):
         assert 0.6745 * abs(hist[period] - med) / mad > 3.5, (ind, unit, period)
 
 
-def test_batches(demo):
+BATCH_KINDS = {"indicator_values": "indicator_values", "budget_lines": "budget", "projects": "projects",
+               "project_contributions": "contributions", "instructions": "instructions"}
+
+
+def test_batches_use_the_importers_kinds_and_every_row_points_at_its_batch(demo):
+    store, counts = demo
+    b = q(store, "SELECT * FROM upload_batches ORDER BY batch_id")
+    assert set(b["kind"]) == {"indicator_values", "budget", "projects", "contributions", "instructions", "indicators"}
+    assert counts["upload_batches"] == len(b) and 1000 < len(b) < 2500
+    assert b["sha256"].str.fullmatch("[0-9a-f]{64}").all() and b["sha256"].is_unique and b["file_name"].is_unique
+    # ids follow upload time (the importer's order: rollback looks for later batches by id)
+    assert b["uploaded_at"].is_monotonic_increasing
+    assert (b["uploaded_at"] < pd.Timestamp(TODAY)).all()
+    for table, kind in BATCH_KINDS.items():
+        rows = q(store, f"SELECT t.batch_id, b.kind FROM {table} t LEFT JOIN upload_batches b USING (batch_id)")
+        assert (rows["kind"] == kind).all(), table            # no row without a batch, none under another kind
+        # every batch of the kind wrote rows still there, or (plans) rows later files updated
+        assert set(rows["batch_id"]) <= set(b.loc[b["kind"] == kind, "batch_id"])
+    # reference tables are set-up, not uploads: no batch of theirs
+    assert not b["kind"].isin(["reference", "organisations", "goal_nodes", "budget_programs"]).any()
+    # rows inserted + updated add up to what the tables hold and what later files changed
+    for table, kind in (("indicator_values", "indicator_values"), ("budget_lines", "budget")):
+        n, hist = store.scalar(f"SELECT count(*) FROM {table}"), store.scalar(f"SELECT count(*) FROM hist_{table}")
+        assert b.loc[b["kind"] == kind, "rows_inserted"].sum() == n
+        assert b.loc[b["kind"] == kind, "rows_updated"].sum() == hist > 0
+
+
+def test_facts_come_per_region_and_period_from_the_regions_office(demo):
     store, _ = demo
-    b = q(store, "SELECT * FROM upload_batches")
-    assert (b["uploaded_by"] == "demo").all() and (b["file_name"] == "demo").all()
-    assert b["kind"].is_unique and b["sha256"].str.fullmatch("[0-9a-f]{64}").all()
-    for table in ("indicator_values", "budget_lines", "projects", "project_contributions", "instructions"):
-        ids = q(store, f"SELECT DISTINCT batch_id FROM {table}")["batch_id"]
-        assert list(ids) == [b.loc[b["kind"] == table, "batch_id"].item()]
-        assert b.loc[b["kind"] == table, "rows_inserted"].item() == store.scalar(f"SELECT count(*) FROM {table}")
+    f = q(store, """SELECT b.batch_id, b.file_name, b.uploaded_by, b.uploaded_at, p.end_date, p.kind,
+                           min(v.unit_code) unit, max(v.unit_code) unit2, min(v.period) period, max(v.period) period2
+                    FROM upload_batches b JOIN indicator_values v USING (batch_id) JOIN periods p ON p.code = v.period
+                    WHERE b.file_name LIKE 'facts_%' GROUP BY ALL""")
+    assert (f["unit"] == f["unit2"]).all() and (f["period"] == f["period2"]).all()
+    assert (f["file_name"] == "facts_" + f["unit"] + "_" + f["period"] + ".xlsx").all()
+    assert "facts_75_2025-Q3.xlsx" in set(f["file_name"])
+    by = f.drop_duplicates("unit").set_index("unit")["uploaded_by"]
+    assert by["75"] == "PO-ADC" and by["71"] == "PO-AST" and by["62"] == "AKM-62"
+    assert f.groupby("unit")["uploaded_by"].nunique().max() == 1
+    # a file comes after its period has ended
+    assert (pd.to_datetime(f["uploaded_at"]) > pd.to_datetime(f["end_date"]) + pd.Timedelta(days=1)).all()
+    assert 20 * 80 <= len(f) <= 20 * 90
+    # plans: one file per source document and year, from January of that year, before any fact of the year
+    # (the rows a plan file wrote: those still carrying it, and the plan-only images later facts replaced)
+    plans = q(store, """SELECT b.file_name, b.uploaded_by, b.uploaded_at, count(DISTINCT w.source_document) docs,
+                               min(p.year) y0, max(p.year) y1, count(*) n, b.rows_inserted
+                        FROM upload_batches b
+                        JOIN (SELECT batch_id, period, source_document FROM indicator_values
+                              UNION ALL SELECT batch_id, period, source_document FROM hist_indicator_values) w
+                          USING (batch_id)
+                        JOIN periods p ON p.code = w.period
+                        WHERE b.file_name LIKE 'plan_%' GROUP BY ALL""")
+    assert (plans["uploaded_by"] == "analyst").all() and (plans["y0"] == plans["y1"]).all()
+    assert (plans["docs"] == 1).all() and (plans["n"] == plans["rows_inserted"]).all()
+    assert len(plans) == store.scalar("SELECT count(*) FROM upload_batches WHERE file_name LIKE 'plan_%'")
+    at = pd.to_datetime(plans["uploaded_at"])
+    assert (at.dt.year == plans["y0"]).all() and (at.dt.month == 1).all()
+    assert "plan_MNE_Strategic_Plan_2020-2024_2024.xlsx" in set(plans["file_name"])
+
+
+def test_reporting_timeliness_reads_like_a_real_one(demo):
+    """The Data quality page: most regions report on time, the habitually late ones do not."""
+    store, _ = demo
+    rep = reporting(store)
+    overall = rep["on_time"].sum() / rep["with_upload_time"].sum()
+    assert 0.5 <= overall <= 0.95
+    # every fact in a region has a known upload time
+    assert rep["with_upload_time"].sum() == store.scalar(
+        """SELECT count(DISTINCT (indicator_id, unit_code, period)) FROM indicator_values
+           WHERE fact IS NOT NULL AND unit_code IN (SELECT kato FROM regions)""")
+    by = rep.groupby("unit_code")[["on_time", "with_upload_time"]].sum()
+    tl = by["on_time"] / by["with_upload_time"]
+    late, punctual = tl[tl.index.isin(LATE_REGIONS)], tl[~tl.index.isin(LATE_REGIONS)]
+    assert len(late) == len(LATE_REGIONS) and len(punctual) == 17
+    assert late.max() < 0.5 < 0.8 < punctual.min()
+    assert punctual.max() < 1.0            # punctual regions, too, are late now and then
+    # every kind of period reads between the two (the annual figures are due within the grace too)
+    kinds = rep.groupby("period_kind")[["on_time", "with_upload_time"]].sum()
+    assert ((kinds["on_time"] / kinds["with_upload_time"]).between(0.5, 0.95)).all()
+    # a late region's file for the latest quarter has not come in yet: its facts are missing
+    q3 = rep[rep["period"] == "2026-Q3"].set_index("unit_code")
+    assert (q3.loc[q3.index.isin(LATE_REGIONS), "completeness"] < 1).any()
+    assert q3.loc[~q3.index.isin(LATE_REGIONS), "completeness"].median() == 1.0
+
+
+def test_a_demo_facts_file_rolls_back_like_an_imported_one(demo, tmp_path):
+    store, _ = demo
+    store.cursor().execute("CHECKPOINT")
+    shutil.copy(store.path, tmp_path / "copy.duckdb")
+    with Store(tmp_path / "copy.duckdb") as s:
+        fb = s.scalar("SELECT batch_id FROM upload_batches WHERE file_name = 'facts_75_2025-Q3.xlsx'")
+        before = s.scalar("SELECT count(*) FROM indicator_values WHERE batch_id = ? AND plan IS NOT NULL", [fb])
+        cell = "FROM indicator_values WHERE unit_code = '75' AND period = '2025-Q3'"
+        plans_before = s.scalar(f"SELECT count(plan) {cell}")
+        assert before > 0 and s.scalar(f"SELECT count(fact) {cell}") > 0
+        # the plan files whose rows this facts file filled in cannot go first
+        plans = q(s, """SELECT DISTINCT b.file_name, b.batch_id FROM hist_indicator_values h
+                        JOIN upload_batches b ON b.batch_id = h.batch_id WHERE h.hist_batch_id = ?""", [fb])
+        assert plans["file_name"].str.fullmatch(r"plan_.+_2025\.xlsx").all()
+        with pytest.raises(RollbackRefused, match=rf"later batches .*\b{fb}\b"):
+            rollback(s, int(plans["batch_id"].iloc[0]), user="admin")
+        res = rollback(s, fb, user="admin")
+        assert res["restored"] == before
+        back = q(s, f"SELECT * {cell}")
+        assert back["fact"].isna().all() and back["plan"].notna().sum() == plans_before   # the plans stay
+        assert not back["batch_id"].isin([fb]).any()
+        # later importer batches follow the demo's ids
+        assert s.scalar("SELECT nextval('upload_batch_seq')") == s.scalar("SELECT max(batch_id) FROM upload_batches") + 1
 
 
 def _dump(store) -> dict[str, pd.DataFrame]:
@@ -262,7 +366,7 @@ def test_cli_refuses_to_overwrite_without_force(tmp_path, capsys):
     assert main(["demo", "--db", str(db), "--force"]) == EXIT_OK
     with Store(db, read_only=True) as s:
         assert s.scalar("SELECT count(*) FROM projects") >= 300
-        assert s.scalar("SELECT count(*) FROM upload_batches") == 11
+        assert s.scalar("SELECT count(*) FROM upload_batches") > 1000
 
 
 def test_today_moves_the_reporting_cut(demo):

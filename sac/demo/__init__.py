@@ -15,22 +15,24 @@ Texture the pages and metrics are meant to find (each pinned by ``tests/test_dem
   2021 (seed 001 Table 11), facts with a modified z-score above 3.5 (METHODOLOGY.md section 8);
 - year-end spending spikes (seed 000), projects late, over budget, self-reported green while
   behind, a manager with two overlapping active projects (Rules para 79), instructions
-  overdue and escalated (Rules para 92-94).
+  overdue and escalated (Rules para 92-94);
+- an upload history (:mod:`sac.demo.uploads`): facts uploaded per region and period by the
+  region's project office, most on time, three regions habitually late, so reporting timeliness
+  (METHODOLOGY.md section 8) reads neither 0 % nor 100 %; plans per source document and year.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 
 import numpy as np
 import pandas as pd
 
 from sac.demo import catalogue as C
+from sac.demo import uploads as U
 
 TODAY = dt.date(2026, 11, 23)
 SEED = 20261123
-DEMO_USER = "demo"
 
 # Facts the demo plants as outliers: (indicator, unit, period, factor applied to the fact).
 OUTLIERS = [
@@ -43,8 +45,11 @@ OUTLIERS = [
 ]
 # Whole quarters a region did not report (every quarterly and monthly indicator).
 MISSING_QUARTERS = [("62", 2024, 2), ("62", 2025, 4), ("10", 2023, 3)]
-# Reporting lag: a period's fact exists only when it ended this many days before today.
-LAG_DAYS = {"month": 20, "quarter": 30, "year": 60}
+# Reporting deadline: a period's facts are due this many days after it ends, and exist only when
+# the deadline has passed by today (and the region's file has come in, sac.demo.uploads). Annual
+# figures are due within the 30 days of grace the timeliness audit allows, like quarterly ones
+# (sac.metrics.quality.reporting); at 60 days every annual upload would count as late.
+LAG_DAYS = {"month": 20, "quarter": 30, "year": 30}
 BUDGET_DOC = "Budget execution reports"
 
 _CUM_Q = np.array([0.18, 0.42, 0.68, 1.0])  # planned cumulative share of the year by quarter end
@@ -70,10 +75,6 @@ def _reported(kind: pd.Series, year: pd.Series, sub: pd.Series, today: dt.date) 
 
 def _days(x) -> pd.TimedeltaIndex:
     return pd.to_timedelta(np.asarray(x, dtype=float), unit="D")
-
-
-def _sha(df: pd.DataFrame) -> str:
-    return hashlib.sha256(df.to_csv(index=False).encode("utf-8")).hexdigest()
 
 
 # --- reference: organisations and officials --------------------------------------------------------
@@ -555,7 +556,10 @@ def _instructions(people_rows: pd.DataFrame, orgs: pd.DataFrame, regions: pd.Dat
 def generate(regions: pd.DataFrame, today: dt.date = TODAY) -> dict[str, pd.DataFrame]:
     """Every demo table as a frame, keyed by table name. Pure: same inputs, same frames.
 
-    ``regions`` is the seeded ``regions`` table (kato, name_en, name_ru, name_kk, ...).
+    ``regions`` is the seeded ``regions`` table (kato, name_en, name_ru, name_kk, ...). Besides the
+    tables of :data:`LOAD_ORDER` (the batched ones with a ``batch_id``), ``upload_batches`` with
+    provisional ids 1..n in upload order and ``hist_indicator_values`` / ``hist_budget_lines``
+    (see :func:`sac.demo.uploads.schedule`).
     """
     rng = np.random.default_rng(SEED)
     regions = regions.sort_values("kato").reset_index(drop=True)
@@ -576,18 +580,19 @@ def generate(regions: pd.DataFrame, today: dt.date = TODAY) -> dict[str, pd.Data
     officials = people.frame()
     curators = nodes.loc[nodes["level"] == C.NP, "responsible_official"].tolist()
     instructions = _instructions(officials, orgs, regions, [pm, head_office, *curators], today, rng)
-    return {
+    frames = {
         "organisations": orgs, "officials": officials, "goal_nodes": nodes, "indicators": indicators,
         "indicator_values": values, "budget_programs": programs, "budget_program_indicators": links,
         "budget_lines": lines, "projects": projects, "project_contributions": contrib,
         "instructions": instructions,
     }
+    return U.schedule(frames, katos, today, LAG_DAYS, SEED)
 
 
-# Tables in load order (references first), and which of them carry a batch_id.
+# Tables in load order (references first), and the history tables (sac/migrations/002).
 LOAD_ORDER = ["organisations", "officials", "goal_nodes", "indicators", "indicator_values", "budget_programs",
               "budget_program_indicators", "budget_lines", "projects", "project_contributions", "instructions"]
-BATCHED = {"indicator_values", "budget_lines", "projects", "project_contributions", "instructions"}
+HIST_TABLES = ["hist_indicator_values", "hist_budget_lines"]
 
 
 class DemoNotEmpty(RuntimeError):
@@ -597,15 +602,18 @@ class DemoNotEmpty(RuntimeError):
 def build_demo(store, *, today: dt.date = TODAY) -> dict[str, int]:
     """Fill an empty store with the demo, in one transaction. Returns row counts by table.
 
-    One ``upload_batches`` row per table loaded (kind = the table name, uploaded_by 'demo',
-    file_name 'demo', sha256 of the table's CSV), stamped ``today`` from 08:00 so two builds are
-    identical; tables with a ``batch_id`` column point at theirs. Also sets ``regions.population``.
+    The upload history comes from :func:`sac.demo.uploads.schedule`: ``upload_batches`` rows with the
+    importer's kinds ('indicator_values', 'budget', 'projects', 'contributions', 'instructions',
+    'indicators'), ids taken from ``upload_batch_seq`` in upload order (so later imports follow
+    them), every row of a batched table pointing at the batch that last wrote it, and the previous
+    images in ``hist_indicator_values`` / ``hist_budget_lines`` so a demo batch rolls back like an
+    imported one. Reference tables get no batch. Also sets ``regions.population``.
     """
     if store.scalar("SELECT (SELECT count(*) FROM indicators) + (SELECT count(*) FROM organisations)"):
         raise DemoNotEmpty(f"{store.path} already holds data; the demo fills only an empty database")
     regions = store.df("SELECT kato, iso, kind, name_en, name_ru, name_kk FROM regions ORDER BY kato")
     frames = generate(regions, today)
-    stamp = dt.datetime.combine(today, dt.time(8, 0))
+    batches = frames["upload_batches"]
     counts: dict[str, int] = {}
     with store.write() as cur:
         if cur.execute("SELECT count(*) FROM indicators").fetchall()[0][0] or \
@@ -615,25 +623,32 @@ def build_demo(store, *, today: dt.date = TODAY) -> dict[str, int]:
         cur.register("demo_pop", pop)
         cur.execute("UPDATE regions SET population = p.population FROM demo_pop p WHERE regions.kato = p.kato")
         cur.unregister("demo_pop")
-        for i, table in enumerate(LOAD_ORDER):
-            df = frames[table]
-            cols = list(df.columns)
-            col_sql = ", ".join(cols)
+        # real batch ids from the sequence, in the provisional order 1..n
+        ids = np.sort(np.array([r[0] for r in cur.execute(
+            "SELECT nextval('upload_batch_seq') FROM range(?)", [len(batches)]).fetchall()], dtype="int64"))
+        real = np.concatenate([[0], ids])     # provisional id k -> real[k]
+
+        def insert(table: str, df: pd.DataFrame, where: str = "", params: list | None = None) -> None:
+            col_sql = ", ".join(df.columns)
             cur.register("demo_df", df)
-            batch_id = cur.execute(
-                "INSERT INTO upload_batches (kind, file_name, sha256, uploaded_by, uploaded_at, rows_inserted) "
-                "VALUES (?, 'demo', ?, ?, ?, ?) RETURNING batch_id",
-                [table, _sha(df), DEMO_USER, stamp + dt.timedelta(minutes=i), len(df)],
-            ).fetchall()[0][0]
-            if table in BATCHED:
-                cur.execute(f"INSERT INTO {table} ({col_sql}, batch_id) SELECT {col_sql}, ? FROM demo_df", [batch_id])
-            elif table == "goal_nodes":   # parents before children
-                for level in (C.NP, C.PRG, C.BD, C.GP):
-                    cur.execute(f"INSERT INTO goal_nodes ({col_sql}) SELECT {col_sql} FROM demo_df WHERE level = ?",
-                                [level])
-            else:
-                cur.execute(f"INSERT INTO {table} ({col_sql}) SELECT {col_sql} FROM demo_df")
+            cur.execute(f"INSERT INTO {table} ({col_sql}) SELECT {col_sql} FROM demo_df {where}", params or [])
             cur.unregister("demo_df")
+
+        def remap(df: pd.DataFrame) -> pd.DataFrame:
+            cols = [c for c in ("batch_id", "hist_batch_id") if c in df.columns]
+            return df.assign(**{c: real[df[c].to_numpy()] for c in cols})
+
+        insert("upload_batches", remap(batches))
+        for table in LOAD_ORDER:
+            df = remap(frames[table])
+            if table == "goal_nodes":   # parents before children
+                for level in (C.NP, C.PRG, C.BD, C.GP):
+                    insert(table, df, "WHERE level = ?", [level])
+            else:
+                insert(table, df)
             counts[table] = len(df)
+        for table in HIST_TABLES:
+            insert(table, remap(frames[table]))
     counts["regions"] = len(regions)
+    counts["upload_batches"] = len(batches)
     return counts
