@@ -40,7 +40,10 @@ DEFAULT_CONFIG: dict[str, Any] = {
     "progress": {"on_track": 0.95, "acceleration": 0.6, "projection_points": 5},
     "budget": {"spike_share": 0.40, "bands": {"high": 0.9, "medium": 0.8, "satisfactory": 0.7}},
     "projects": {"ev_red": 0.8, "ev_amber": 0.95},
-    "quality": {"outlier_z": 3.5},
+    # outlier_min_rel_dev and outlier_window_years: the materiality floor and the history window of the
+    # upload-outlier rule (a documented refinement of METHODOLOGY.md section 8; the values the code used
+    # before they were configuration, so version 1 results are unchanged)
+    "quality": {"outlier_z": 3.5, "outlier_min_rel_dev": 0.10, "outlier_window_years": 3},
 }
 
 RATING_KINDS = ("plan_fulfilment", "level")
@@ -121,6 +124,10 @@ def validate(config: dict) -> dict:
         (0 < float(cfg["projects"]["ev_red"]) <= float(cfg["projects"]["ev_amber"]),
          "projects: need 0 < ev_red <= ev_amber"),
         (float(cfg["quality"]["outlier_z"]) > 0, "quality.outlier_z must be > 0"),
+        (float(cfg["quality"]["outlier_min_rel_dev"]) >= 0, "quality.outlier_min_rel_dev must be >= 0"),
+        (int(cfg["quality"]["outlier_window_years"]) >= 1
+         and float(cfg["quality"]["outlier_window_years"]) == int(cfg["quality"]["outlier_window_years"]),
+         "quality.outlier_window_years must be a whole number >= 1"),
     ]
     for ok, message in checks:
         if not ok:
@@ -285,11 +292,20 @@ Every figure in the app names the methodology version it was computed with. Nota
 - Default rating: **{kind}**, aggregated by the **{agg}**.
 - Plan-fulfilment: `R_r = Σ w_i·S_ri / Σ w_i` over the indicators with a score for *r*.
 - Level: min-max `N = 100·(x − min)/(max − min)` (reversed for down; all equal → 100); or z-score rescaled by the
-  normal distribution function; or goalposts `100·clip((x − L)/(U − L), 0, 1)` from the passport.
+  normal distribution function (population standard deviation; all values equal → 100, as for min-max); or goalposts
+  `100·clip((x − L)/(U − L), 0, 1)` from the passport. An indicator without both goalposts, or with U ≤ L, is
+  dropped from a goalposts rating (from every unit's mean and coverage alike), and the rating names it; so is an
+  indicator whose passport has no direction.
 - Geometric mean: scores are floored at {r["geometric_floor"]:g} so that a weak indicator is not hidden by a strong one.
-- Coverage `= Σ w over indicators with data / Σ w over the indicators in the comparison`. A unit with coverage below
-  {_pct(r["coverage_min"])} is listed as "not rated: insufficient data", with its coverage.
-- Ties: R is rounded to {r["tie_decimals"]} decimal(s), then ranked 1, 2, 2, 4; shared places show as "=2".
+- Coverage `= Σ w over indicators with data / Σ w over all indicators of the chosen set`: every indicator of the set
+  planned for the period (a plan for at least one unit, in the period or in a quarter or month of it) counts in the
+  denominator, reported or not. A unit with coverage below
+  {_pct(r["coverage_min"])} is listed as "not rated: insufficient data", with its coverage; every region is listed,
+  one without any data with coverage 0. A year still
+  being reported therefore rates few regions: the rating opens on the latest period in which at least half of the
+  regions are rated.
+- Ties: R is rounded half up (95.25 → 95.3) to {r["tie_decimals"]} decimal(s), then ranked 1, 2, 2, 4; shared places
+  show as "=2".
 - Movement: change of rank against the previous period, for units rated in both.
 - Robustness: {rob["draws"]} draws (fixed seed {rob["seed"]}) multiply each weight by a random factor in
   [{rob["weight_low"]:g}, {rob["weight_high"]:g}] and pick arithmetic or geometric aggregation with equal chance.
@@ -301,7 +317,13 @@ Every figure in the app names the methodology version it was computed with. Nota
 - `g_obs = (y_t/y₀)^(1/(t−t₀)) − 1`, `g_req = (y_T/y₀)^(1/(T−t₀)) − 1`, `Q = g_obs/g_req`.
 - Target already achieved → achieved; `Q ≥ {pr["on_track"]:g}` on track; `{pr["acceleration"]:g} ≤ Q < {pr["on_track"]:g}`
   acceleration needed; `0 ≤ Q < {pr["acceleration"]:g}` limited progress; `Q < 0` moving away.
-- No status, with the reason, when there are fewer than two points, y₀ ≤ 0, or g_req = 0.
+- Q is compared with the thresholds rounded to 12 decimals, so a Q of exactly {pr["on_track"]:g} is on track.
+- No status, with the reason, when there are fewer than two points, y₀ ≤ 0 (baseline not positive), the latest
+  value is not positive, the target is not positive ("target not positive": a growth rate to it is undefined), the
+  target year is not after the baseline year, or g_req = 0.
+- National series: the regions combined by the passport's rule (sum, mean, population-weighted mean). A sum is
+  missing for a year in which a region with a plan has no fact, and a population-weighted mean when a reporting
+  region has no population: a missing region never counts as zero.
 - Projection: least-squares line through the last {pr["projection_points"]} points, evaluated at the target year.
 
 ## 5. {_h("s5", lang)}
@@ -309,7 +331,9 @@ Every figure in the app names the methodology version it was computed with. Nota
 - Execution `spent/plan` (period and year to date); financing `allocated/plan`; `spent/allocated`; `spent − plan`;
   unspent balance.
 - Year-end spike: share of the year's spending made in Q4 (December for monthly data); flagged above
-  {_pct(b["spike_share"])}.
+  {_pct(b["spike_share"])}. Cumulative execution by month stops at the last month with spending data (later months
+  are unknown, not flat). Where monthly or quarterly rows carry spending but no plan, execution is against the
+  year's plan.
 - Efficiency `E = (mean S of linked indicators / 100) / execution`; effectiveness `K = (mean S / 100)·min(E, 1)`;
   bands: high ≥ {b["bands"]["high"]:g}, medium ≥ {b["bands"]["medium"]:g}, satisfactory ≥ {b["bands"]["satisfactory"]:g},
   else unsatisfactory.
@@ -320,12 +344,18 @@ Every figure in the app names the methodology version it was computed with. Nota
 
 - Rules para 64 ratios with numerator and denominator; slip in days; budget variance `100·(cost − budget)/budget`.
 - Earned value: `SPI = EV/PV`, `CPI = EV/AC`; red when SPI or CPI < {pj["ev_red"]:g} or overdue; amber when
-  < {pj["ev_amber"]:g}; else green. A self-reported status that disagrees is flagged.
-- One project per manager (para 79); rating of project managers (para 68.10) with the coverage and tie rules of §3.
+  < {pj["ev_amber"]:g}; else green (SPI and CPI compared rounded to 12 decimals: exactly {pj["ev_amber"]:g} is green).
+  A self-reported status that disagrees is flagged.
+- One project per manager (para 79); rating of project managers (para 68.10) with the coverage and tie rules of §3;
+  the best and the worst five are different people (with fewer than ten rated, the worst are those not among the
+  best).
 
 ## 7. {_h("s7", lang)}
 
-- A node's score is the weighted mean S of its indicators, or the mean of its children's scores.
+- A node's score is the weighted mean S of its indicators, or the mean of its children's scores. A node of a
+  region's plan (the region set on it or on a node above it) is scored on that region's values only.
+- A project's contribution is the signed change in the indicator's unit that the project brings about (negative for
+  an indicator where lower is better: a project cutting the poverty share by 0.5 points states −0.5).
 - `required = target − current fact` (direction-aware); `planned = Σ contributions of running projects`;
   "projects insufficient" when planned < required.
 
@@ -333,11 +363,16 @@ Every figure in the app names the methodology version it was computed with. Nota
 
 - Passport completeness; targets planned against the direction; one indicator with several targets; upload
   outliers with modified z-score above {q["outlier_z"]:g} against the unit's own history (flagged, never dropped).
+- Refinement of the outlier rule (settings of this version): the history is the same indicator and unit's facts
+  within ±{q["outlier_window_years"]} years (±4 quarters, ±6 months for quarterly and monthly data), at least four
+  of them; and a fact is flagged only when it also lies more than {_pct(q["outlier_min_rel_dev"])} from the median,
+  so that near-constant series do not flag ordinary noise.
 
 ## 9. {_h("s9", lang)}
 
 Red indicators, projects off track, overdue instructions, escalated issues, year-end spending spikes, insufficient
-projects for a target.
+projects for a target: running projects that plan less than required, or a red indicator's gap where
+no running project contributes (the other gaps without a project are on the indicators page).
 
 ## 10. {_h("s10", lang)}
 

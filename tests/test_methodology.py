@@ -23,7 +23,11 @@ def test_version_1_seeded_by_migration_equals_default_config(store):
     assert cur.created_by == "system"
     assert cur.created_at is not None
     stored = json.loads(store.scalar("SELECT config FROM methodology_versions WHERE version = 1"))
-    assert stored == m.DEFAULT_CONFIG
+    # settings added after migration 003 (quality.outlier_min_rel_dev, outlier_window_years) carry the values the
+    # code had hard-wired before, so version 1 read through the defaults is exactly DEFAULT_CONFIG
+    assert m.merge(m.DEFAULT_CONFIG, stored) == m.DEFAULT_CONFIG == cur.config
+    assert {k: v for k, v in stored.items() if k != "quality"} == {
+        k: v for k, v in m.DEFAULT_CONFIG.items() if k != "quality"}
 
 
 def test_save_new_version_appends_and_audits(store):
@@ -55,6 +59,8 @@ def test_unchanged_config_writes_nothing(store):
     {"plan_fact": {"rag_amber": 1.2}},      # amber above green
     {"nonsense": 1},
     {"rating": {"robustness": {"weight_low": 2.0}}},
+    {"quality": {"outlier_min_rel_dev": -0.1}},
+    {"quality": {"outlier_window_years": 0}},
 ])
 def test_invalid_config_rejected_and_nothing_written(store, bad):
     with pytest.raises(ValueError):
@@ -98,3 +104,17 @@ def test_cli_show_and_export(store, tmp_path, monkeypatch, capsys):
     assert main(["methodology", "export", str(out), "--version", "1"]) == 0
     assert "Version 1" in out.read_text(encoding="utf-8") and "below\n  80%" in out.read_text(encoding="utf-8")
     assert main(["methodology", "show", "--version", "9"]) == 4
+
+
+def test_page_states_the_outlier_rule_and_documented_choices(store):
+    page = m.render_markdown(m.current(store))
+    assert "above 3.5" in page and "more than 10% from the median" in page and "±3 years" in page
+    m.save_new_version(store, {"quality": {"outlier_min_rel_dev": 0.2, "outlier_window_years": 5}}, "analyst1")
+    page2 = m.render_markdown(m.current(store))
+    assert "more than 20% from the median" in page2 and "±5 years" in page2
+    # documented choices of version 1
+    assert "all values equal → 100" in page and "U ≤ L" in page and "target not positive" in page
+    assert "rounded half up" in page
+    assert "signed change in the indicator's unit" in page
+    assert "no running project contributes" in page
+    assert "planned for the period" in page

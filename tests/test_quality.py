@@ -210,3 +210,30 @@ def test_demo_planted_quality_problems_are_found(demo_store):
     st = several_targets_in_store(demo_store)
     assert (st["indicator_id"] == "SME_ACTIVE").any()         # seed 001 Table 9
     assert st.groupby(["indicator_id", "unit_code", "period"])["source_document"].nunique().min() >= 2
+
+
+def test_outlier_floor_and_window_come_from_the_methodology(tmp_path):
+    from sac.methodology import save_new_version
+    s = _facts_store(tmp_path, {"2024-01": 3.80, "2024-02": 3.81, "2024-03": 3.80, "2024-04": 3.82,
+                                "2024-05": 3.69, "2024-06": 3.81})
+    assert upload_outliers(s).empty                                   # version 1: 10 % floor
+    save_new_version(s, {"quality": {"outlier_min_rel_dev": 0.0}}, "analyst1")
+    out = upload_outliers(s)
+    assert out["period"].tolist() == ["2024-05"] and out["methodology_version"].tolist() == [2]
+    s.close()
+
+
+def test_outlier_window_years_from_the_methodology(tmp_path):
+    from sac.methodology import save_new_version
+    s = Store(tmp_path / "w.duckdb")
+    with s.write() as cur:
+        cur.execute("INSERT INTO indicators (indicator_id, name_en, name_ru, name_kk, direction, periodicity) "
+                    "VALUES ('J','J','J','J','up','year')")
+        cur.executemany("INSERT INTO indicator_values (indicator_id, unit_code, period, fact) VALUES ('J','75',?,?)",
+                        [[str(y), f] for y, f in {2015: 100, 2016: 101, 2017: 102, 2018: 101, 2019: 500}.items()])
+    # +-3 years: 2019's history is 2016-2019 (4 facts, enough): flagged
+    assert upload_outliers(s)["period"].tolist() == ["2019"]
+    # +-1 year: 2019's history is 2018-2019, fewer than 4 facts: no z, not flagged
+    save_new_version(s, {"quality": {"outlier_window_years": 1}}, "analyst1")
+    assert upload_outliers(s).empty
+    s.close()

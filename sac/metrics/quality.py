@@ -183,7 +183,7 @@ def several_targets_in_store(store) -> pd.DataFrame:
 # Neighbours: each fact's history is the same indicator and unit's facts of the same period
 # kind within +-WINDOW positions of it (itself included), so a lasting change of level
 # (inflation through 2022) is history, not an outlier, while a one-period slip stands out.
-WINDOW = {"year": 3, "quarter": 4, "month": 6}
+WINDOW = {"year": 3, "quarter": 4, "month": 6}  # "year" is the default; the methodology's outlier_window_years wins
 
 _OUTLIER_SQL = """
 WITH f AS (
@@ -231,16 +231,18 @@ def modified_z(df: pd.DataFrame) -> pd.Series:
 
 
 def upload_outliers(store, *, batch_id: int | None = None, min_history: int = 4,
-                    threshold: float | None = None, min_rel_dev: float = 0.10) -> pd.DataFrame:
+                    threshold: float | None = None, min_rel_dev: float | None = None) -> pd.DataFrame:
     """Facts that stand out from the same indicator and unit's own history: flagged for
     confirmation, never dropped (section 8).
 
     - History: the facts of that indicator and unit, same period kind, within
-      :data:`WINDOW` positions either side (3 years, 4 quarters or 6 months), all source
-      documents, the fact itself included; fewer than ``min_history`` facts -> z is NaN.
+      config ``quality.outlier_window_years`` (3) years either side for annual data, and
+      :data:`WINDOW` positions (4 quarters, 6 months) for quarterly and monthly data, all
+      source documents, the fact itself included; fewer than ``min_history`` facts -> z is NaN.
     - ``z``: :func:`modified_z` against that history's median and MAD.
     - Flagged when ``|z|`` exceeds the threshold (config ``quality.outlier_z``, 3.5) and the
-      fact differs from the median by more than ``min_rel_dev`` (10 %) of it. The second
+      fact differs from the median by more than ``min_rel_dev`` (config
+      ``quality.outlier_min_rel_dev``, 10 %) of it. The second
       test is a materiality floor: the check is for upload slips (a misplaced digit,
       thousands for units, a share for a percent), which move a value far more than 10 %;
       series of near-identical values otherwise have a MAD so small that ordinary noise
@@ -253,8 +255,10 @@ def upload_outliers(store, *, batch_id: int | None = None, min_history: int = 4,
     ``methodology_version``; only outliers are returned, largest |z| first.
     """
     m = current(store)
-    limit = float(threshold if threshold is not None else m.config["quality"]["outlier_z"])
-    df = store.df(_OUTLIER_SQL, [WINDOW["year"], WINDOW["quarter"], WINDOW["month"]])
+    qc = m.config["quality"]
+    limit = float(threshold if threshold is not None else qc["outlier_z"])
+    min_rel_dev = float(min_rel_dev if min_rel_dev is not None else qc["outlier_min_rel_dev"])
+    df = store.df(_OUTLIER_SQL, [int(qc["outlier_window_years"]), WINDOW["quarter"], WINDOW["month"]])
     if batch_id is not None:
         df = df[df["batch_id"] == batch_id]
     df["z"] = modified_z(df).where(df["n_history"] >= min_history)
