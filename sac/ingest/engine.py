@@ -274,6 +274,14 @@ _TOTALS_SQL = ("^\\s*(итого|всего|барлығы|барлыгы|жиы
                "kazakhstan|republic of kazakhstan)(\\s|$|[.,:;()\\-])")
 
 
+def _trimmed(cell: str) -> str:
+    """``NULLIF(trim(cell), '')``, trimming only the cells that may need it. DuckDB's trim removes ' ' and the
+    Unicode space separators (Zs) and nothing else, so a non-empty ASCII cell without a space is left as it is:
+    most cells of a file (codes, numbers) skip the copy trim makes."""
+    return (f"CASE WHEN {cell} < '!' OR contains({cell}, ' ') OR strlen({cell}) <> length({cell}) "
+            f"THEN NULLIF(trim({cell}), '') ELSE {cell} END")
+
+
 # -- preparing one file ----------------------------------------------------------------
 
 @dataclass
@@ -403,7 +411,7 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
                    *(f"{mname}.{x} AS {_q(f.name + '__' + x)}" for x in extras)]
             s3 += [raw_col, val, *(_q(f.name + "__" + x) for x in extras)]
             continue
-        s1.append(f"NULLIF(trim(r.{c}), '') AS {raw_col}")
+        s1.append(f"{_trimmed('r.' + c)} AS {raw_col}")
         s2.append(f"s1.{raw_col}")
         s3.append(raw_col)
         if f.type in ("number", "amount", "share", "int"):
@@ -430,25 +438,9 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
             s3 = [o for o in s3 if o != _q(t)] + [f"{expr} AS {_q(t)}"]
             if t not in present:
                 present.append(t)
-    all_rows = f"{raw_name}_all"
-    cur.execute(
-        f"CREATE OR REPLACE TEMP TABLE {all_rows} AS SELECT {', '.join(s3)} FROM ("
-        f"SELECT {', '.join(s2)} FROM (SELECT {', '.join(s1)} FROM {raw_name} r) s1 {' '.join(joins)}) s2")
-    rep.rows_read, rep.blank, rep.totals = cur.execute(
-        f"SELECT count(*), count(*) FILTER (_blank), count(*) FILTER (_totals) FROM {all_rows}").fetchall()[0]
-    if rep.totals:
-        probs.append(cur.execute(
-            f"SELECT _row AS row, NULL AS column, _note AS value, 'info' AS severity, 'totals_row' AS code "
-            f"FROM {all_rows} WHERE _totals ORDER BY 1").df())
-    if rep.rows_read - rep.blank - rep.totals == 0:
-        file_problem("empty")
-        return finish(False, [])
-    stage = f"{raw_name}_stage"
-    cur.execute(f"CREATE OR REPLACE TEMP VIEW {stage} AS SELECT * FROM {all_rows} WHERE NOT _blank AND NOT _totals")
-
     # -- problems --------------------------------------------------------------------
-    # Row-by-row rules are gathered as (condition, select) pairs: one scan of the stage keeps the
-    # rows that break any of them (few), and each rule then reads only those rows.
+    # Row-by-row rules are gathered as (condition, select) pairs: the typed staging flags the rows that
+    # break any of them (_bad, few), and each rule then reads only those rows.
     checks: list[tuple[str, str]] = []
 
     def check(code: str, col: str, where: str, value: str | None = None, severity: str = "error") -> None:
@@ -502,9 +494,25 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
         check("period_mismatch", "period",
               "period IS NOT NULL AND indicator_id__periodicity IS NOT NULL "
               "AND period__kind <> indicator_id__periodicity")
+    all_rows = f"{raw_name}_all"
+    cur.execute(
+        f"CREATE OR REPLACE TEMP TABLE {all_rows} AS SELECT *, ({' OR '.join(w for w, _ in checks)}) AS _bad "
+        f"FROM (SELECT {', '.join(s3)} FROM ("
+        f"SELECT {', '.join(s2)} FROM (SELECT {', '.join(s1)} FROM {raw_name} r) s1 {' '.join(joins)}) s2)")
+    rep.rows_read, rep.blank, rep.totals = cur.execute(
+        f"SELECT count(*), count(*) FILTER (_blank), count(*) FILTER (_totals) FROM {all_rows}").fetchall()[0]
+    if rep.totals:
+        probs.append(cur.execute(
+            f"SELECT _row AS row, NULL AS column, _note AS value, 'info' AS severity, 'totals_row' AS code "
+            f"FROM {all_rows} WHERE _totals ORDER BY 1").df())
+    if rep.rows_read - rep.blank - rep.totals == 0:
+        file_problem("empty")
+        return finish(False, [])
+    stage = f"{raw_name}_stage"
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW {stage} AS SELECT * FROM {all_rows} WHERE NOT _blank AND NOT _totals")
+
     bad = f"{raw_name}_bad"
-    cur.execute(f"CREATE OR REPLACE TEMP TABLE {bad} AS SELECT * FROM {stage} WHERE "
-                + " OR ".join(w for w, _ in checks))
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE {bad} AS SELECT * FROM {stage} WHERE _bad")
     selects = [f"{sel} FROM {bad} WHERE {w}" for w, sel in checks]
     # A key twice in the file: the keys that repeat are found by a count per key (no row numbers
     # carried through a million groups); only their rows are then listed.
@@ -548,15 +556,19 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
     diff = f"{raw_name}_diff"
     key_sel = ", ".join(f"s.{_q(k)}" if k in present else f"{_lit(spec.field(k).default)} AS {_q(k)}"
                         for k in spec.key)
-    cur.execute(
-        f"CREATE OR REPLACE TEMP TABLE {diff} AS SELECT {key_sel}{''.join(f', s.{_q(c)}' for c in values)}, "
-        f"CASE WHEN t.{_q(spec.key[0])} IS NULL THEN 'insert' WHEN {same} THEN 'unchanged' ELSE 'update' END AS _op "
-        f"FROM (SELECT * FROM {stage} WHERE _row NOT IN "
-        f"(SELECT row FROM {errors_tbl} WHERE severity = 'error' AND row IS NOT NULL)) s "
-        f"LEFT JOIN {spec.table} t ON {on}")
-    rep.inserted, rep.updated, rep.unchanged = cur.execute(
-        f"SELECT count(*) FILTER (_op = 'insert'), count(*) FILTER (_op = 'update'), "
-        f"count(*) FILTER (_op = 'unchanged') FROM {diff}").fetchall()[0]
+    ok_rows = (f"(SELECT * FROM {stage} WHERE _row NOT IN "
+               f"(SELECT row FROM {errors_tbl} WHERE severity = 'error' AND row IS NOT NULL))") if n_err_rows else stage
+    diff_sql = (f"SELECT {key_sel}{''.join(f', s.{_q(c)}' for c in values)}, CASE WHEN t.{_q(spec.key[0])} IS NULL "
+                f"THEN 'insert' WHEN {same} THEN 'unchanged' ELSE 'update' END AS _op "
+                f"FROM {ok_rows} s LEFT JOIN {spec.table} t ON {on}")
+    counts = ("SELECT count(*) FILTER (_op = 'insert'), count(*) FILTER (_op = 'update'), "
+              "count(*) FILTER (_op = 'unchanged') FROM ")
+    if committing and n_err_rows == 0:  # the writer reads it three times: materialised once
+        cur.execute(f"CREATE OR REPLACE TEMP TABLE {diff} AS {diff_sql}")
+        rep.inserted, rep.updated, rep.unchanged = cur.execute(counts + diff).fetchall()[0]
+    else:  # a dry run (or a file that will be refused) only counts
+        diff = None
+        rep.inserted, rep.updated, rep.unchanged = cur.execute(f"{counts} ({diff_sql})").fetchall()[0]
     prepared = finish(n_err_rows == 0, values)
     prepared.report.rejected = max(prepared.report.rejected, n_err_rows)
     prepared.diff, prepared.raw_name = diff, raw_name
