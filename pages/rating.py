@@ -44,7 +44,8 @@ set_labels = {c: tr("rating.set_all") if c == views.ALL else tr(f"rating.set_{se
 kind_labels = {k: tr(f"rating.kind_{k}") for k in views.KINDS}
 agg_labels = {a: tr(f"rating.agg_{a}") for a in views.AGGREGATIONS}
 f1, f2, f3, f4 = st.columns([1, 3, 2, 2])
-period = widgets.select(tr("rating.period"), periods, "period", container=f1)
+period = widgets.select(tr("rating.period"), periods, "period", default=cache.call(views.default_period),
+                        container=f1)
 chosen_set = widgets.select(tr("rating.indicator_set"), list(sets["code"]), "set", default=views.ALL,
                             format_func=set_labels.get, container=f2)
 kind = widgets.radio(tr("rating.kind"), views.KINDS, "kind", format_func=kind_labels.get, container=f3)

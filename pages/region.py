@@ -39,7 +39,8 @@ kato = widgets.select(tr("region.region"), list(regions["kato"]), "region", form
 if not periods:
     widgets.empty_state(tr("region.what_periods"))
     st.stop()
-period = widgets.select(tr("region.period"), periods, "period", container=f2)
+period = widgets.select(tr("region.period"), periods, "period", default=cache.call(rating_views.default_period),
+                        container=f2)
 
 info = regions.set_index("kato").loc[kato]
 st.header(names[kato])

@@ -40,7 +40,8 @@ if not periods:
     widgets.empty_state(tr("situation.what_data"))
     st.stop()
 f1, _ = st.columns([1, 4])
-period = widgets.select(tr("situation.period"), periods, "period", container=f1)
+period = widgets.select(tr("situation.period"), periods, "period", default=cache.call(rating_views.default_period),
+                        container=f1)
 st.caption(tr("situation.as_of", date=lang.date(today)))
 
 

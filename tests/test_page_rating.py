@@ -152,3 +152,16 @@ def test_pairs_not_clearly_apart_write_ranks_and_bands_as_the_table_does():
     pairs = views.not_clearly_apart(table).set_index("unit_a")
     assert pairs.loc["a", ["rank_a", "rank_b", "band_a", "band_b"]].tolist() == ["1", "=2", "1–2", "1–3"]
     assert "d" not in pairs.index and "d" not in set(pairs["unit_b"])   # a one-rank band of its own: apart
+
+
+def test_pages_open_on_the_newest_year_with_a_rating_not_on_one_still_being_reported(app_env, demo_store):
+    newest = views.periods_with_data(demo_store)[0]
+    default = views.default_period(demo_store)
+    table = views.rating_table(demo_store, default)
+    assert table["rated"].sum() >= len(table) / 2
+    if views.rating_table(demo_store, newest)["rated"].sum() < len(table) / 2:
+        assert default != newest
+    for page in (PAGE, "pages/situation_room.py", "pages/region.py"):
+        at = open_page(page)
+        assert not at.exception
+        assert at.query_params["period"] in ([default], default), page

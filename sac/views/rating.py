@@ -41,6 +41,20 @@ def periods_with_data(store, kind: str = "year") -> list[str]:
     return df["code"].astype(str).tolist()
 
 
+def default_period(store) -> str | None:
+    """The period pages open on: the newest year in which at least half of the regions are rated
+    (:func:`sac.metrics.ratings.latest_rated_period`), else the newest year with any fact, else None.
+
+    The newest year with a fact is usually still being reported and rates few regions or none, so the
+    home page opened on "no region has enough data to be rated".
+    """
+    rated = _ratings.latest_rated_period(store)
+    if rated is not None:
+        return rated
+    periods = periods_with_data(store)
+    return periods[0] if periods else None
+
+
 def indicator_sets(store) -> pd.DataFrame:
     """The indicator sets a rating can be made on: all indicators, each national priority, each program.
 
