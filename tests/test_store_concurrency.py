@@ -64,6 +64,33 @@ def test_two_threads_committing_at_once_both_land(store, tmp_path):
     assert sorted(batches(store)["uploaded_by"]) == ["a", "b"]
 
 
+def test_two_threads_committing_the_same_keys_leave_one_row_per_key(store, tmp_path):
+    """indicator_values has no key index (migration 005): serialised writers, each diffing inside its own
+    transaction, are what keeps one row per key. The second to commit updates what the first inserted."""
+    a = _csv(tmp_path / "a.csv", 3000, "D")
+    header, *lines = a.read_text(encoding="utf-8").splitlines()
+    b = tmp_path / "b.csv"   # the same keys, every fact changed (a digit appended: 0,5 -> 0,51)
+    b.write_text("\n".join([header, *(line + "1" for line in lines)]) + "\n", encoding="utf-8")
+    barrier = threading.Barrier(2)
+    reports = []
+
+    def upload(p):
+        barrier.wait()
+        reports.append(import_file(store, p, "indicator_values", dry_run=False, user=p.stem))
+
+    threads = [threading.Thread(target=upload, args=(p,)) for p in (a, b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted((r.inserted, r.updated) for r in reports) == [(0, 3000), (3000, 0)]
+    n, keys = store.cursor().execute("SELECT count(*), count(DISTINCT (indicator_id, unit_code, period, "
+                                     "source_document)) FROM indicator_values").fetchall()[0]
+    assert n == keys == 3000
+    last = max(reports, key=lambda r: r.batch_id)
+    assert store.scalar("SELECT count(*) FROM indicator_values WHERE batch_id = ?", [last.batch_id]) == 3000
+
+
 def test_second_process_waits_then_fails_busy_and_file_is_intact(store, tmp_path):
     p = _csv(tmp_path / "a.csv", 100)
     import_file(store, p, "indicator_values", dry_run=False)

@@ -6,11 +6,17 @@ Flow for one file (all set-based SQL over temporary tables, never a Python loop 
 2. headers are matched to the kind's columns (:mod:`sac.ingest.specs`);
 3. blank rows are dropped; totals rows ('Итого', 'Барлығы', 'Республика Казахстан', ...) are
    dropped and reported (severity ``info``), never stored as a region;
-4. ``_ing_stage`` holds the typed values: numbers parsed by SQL expressions, periods, dates,
-   units, yes/no and codes mapped once per distinct value and joined back;
-5. problems are found by SQL (missing, unreadable, unknown, anti-joins, window counts for
-   duplicate keys, periodicity, negative amounts, modified z-score outliers);
+4. ``_ing_stage`` holds the typed values: numbers parsed by SQL expressions; periods, dates,
+   units, yes/no, enumerations and referenced codes mapped once per distinct cell (with their
+   reference and periodicity flags) and joined back on the cell;
+5. problems are found by SQL: the row rules (missing, unreadable, unknown, periodicity, negative
+   amounts, ranges) flag the rows that break any of them while staging, and are then listed from
+   those few rows; duplicate keys by a count per key; modified z-score outliers against history;
 6. ``_ing_diff`` classifies each row as insert / update / unchanged against the stored table.
+
+The natural key of a table is unique because this is its one write path: a key twice in a file is
+an error, and a stored key is updated in place, never inserted again (indicator_values has no
+PRIMARY KEY index since migration 005: the index cost more than the rest of a large import).
 
 Commit (:func:`import_file` with ``dry_run=False``) redoes 1-6 inside ``store.write()`` and, only
 when there is no error, writes the batch row, the previous row images (migration 002), the
