@@ -75,61 +75,69 @@ prev = cache.call(views.previous_period, period)
 st.caption(tr("rating.compared_with", period=prev) if prev else tr("rating.no_previous"))
 
 # -- the table --------------------------------------------------------------------------------------------------
-st.subheader(tr("rating.table_title"))
-export = pd.DataFrame({
-    tr("rating.col_rank"): rated["rank_label"].astype(str),
-    tr("rating.col_region"): rated[name_col],
-    tr("rating.col_score"): rated["score_rounded"].astype("float64"),
-    tr("rating.col_coverage"): rated["coverage_pct"].astype("float64").round(1),
-    tr("rating.col_movement"): rated["movement_arrow"],
-    tr("rating.col_prev_rank"): rated["rank_prev"],
-    tr("rating.col_band"): rated["band"],
-    tr("rating.col_indicators"): rated["n_indicators"],
-}).reset_index(drop=True)
-# on screen every number is written in the reader's language (1 234,5 / 98,2%); the download keeps numbers
-display = export.assign(**{
-    tr("rating.col_score"): rated["score_rounded"].map(lambda x: lang.num(x, 1)).to_numpy(),
-    tr("rating.col_coverage"): rated["coverage_pct"].map(lang.pct).to_numpy(),
-    tr("rating.col_prev_rank"): rated["rank_prev"].map(lambda x: "—" if pd.isna(x) else str(int(x))).to_numpy(),
-})
-event = st.dataframe(display, key="rating_table", hide_index=True, on_select="rerun", selection_mode="single-row",
-                     width="stretch")
-if can_open(user, REGION_PAGE):
-    st.caption(tr("rating.table_help"))
-widgets.download_table(export, f"rating_{period}_{chosen_set}_{kind}_{agg}", key="rating_dl",
-                       title=f"{tr('rating.title')} — {period}",
-                       note=tr("common.methodology_version", version=version))
-
-may_open_profile = can_open(user, REGION_PAGE)
-selected_rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
-if selected_rows and may_open_profile:
-    kato = str(rated["unit_code"].iloc[selected_rows[0]])
-    st.switch_page(REGION_PAGE, query_params={"region": kato, "period": period})
-
-# one explicit link, for keyboards and for copying: the leader, or the region picked here
-if len(shown) and may_open_profile:
-    pick_options = list(rated["unit_code"].astype(str)) + list(not_rated["unit_code"].astype(str))
-    names = dict(zip(shown["unit_code"].astype(str), shown[name_col], strict=True))
-    lc1, lc2 = st.columns([2, 3])
-    pick = lc1.selectbox(tr("rating.col_region"), pick_options, format_func=names.get, key="rating_pick",
-                         label_visibility="collapsed")
-    with lc2:
-        st.page_link(REGION_PAGE, label=tr("rating.open_profile", name=names[pick]), icon=":material/location_on:",
-                     query_params={"region": pick, "period": period})
-
-# -- who is clearly apart ---------------------------------------------------------------------------------------
-st.subheader(tr("rating.apart_title"))
-st.caption(tr("rating.apart_explain"))
-pairs = views.not_clearly_apart(table, name_col)
-if pairs.empty:
-    st.success(tr("rating.all_apart"), icon=":material/check_circle:")
+if rated.empty:
+    # no table, and no "every pair is clearly apart" about nobody: say why, and where a rating is
+    latest = cache.call(views.default_period)
+    st.warning(tr("rating.none_rated", period=period), icon=":material/hourglass_top:")
+    if latest and latest != period:
+        st.page_link("pages/rating.py", label=tr("rating.open_latest", period=latest), icon=":material/leaderboard:",
+                     query_params={"period": latest})
 else:
-    st.warning(tr("rating.n_not_apart", n=len(pairs)), icon=":material/compare_arrows:")
-    with st.expander(tr("rating.show_pairs"), expanded=len(pairs) <= 5):
-        st.markdown("\n".join(
-            "- " + tr("rating.not_apart_item", a=r.name_a, b=r.name_b, rank_a=r.rank_a, rank_b=r.rank_b,
-                      band_a=r.band_a, band_b=r.band_b)
-            for r in pairs.itertuples()))
+    st.subheader(tr("rating.table_title"))
+    export = pd.DataFrame({
+        tr("rating.col_rank"): rated["rank_label"].astype(str),
+        tr("rating.col_region"): rated[name_col],
+        tr("rating.col_score"): rated["score_rounded"].astype("float64"),
+        tr("rating.col_coverage"): rated["coverage_pct"].astype("float64").round(1),
+        tr("rating.col_movement"): rated["movement_arrow"],
+        tr("rating.col_prev_rank"): rated["rank_prev"],
+        tr("rating.col_band"): rated["band"],
+        tr("rating.col_indicators"): rated["n_indicators"],
+    }).reset_index(drop=True)
+    # on screen every number is written in the reader's language (1 234,5 / 98,2%); the download keeps numbers
+    display = export.assign(**{
+        tr("rating.col_score"): rated["score_rounded"].map(lambda x: lang.num(x, 1)).to_numpy(),
+        tr("rating.col_coverage"): rated["coverage_pct"].map(lang.pct).to_numpy(),
+        tr("rating.col_prev_rank"): rated["rank_prev"].map(lambda x: "—" if pd.isna(x) else str(int(x))).to_numpy(),
+    })
+    event = st.dataframe(display, key="rating_table", hide_index=True, on_select="rerun", selection_mode="single-row",
+                         width="stretch")
+    if can_open(user, REGION_PAGE):
+        st.caption(tr("rating.table_help"))
+    widgets.download_table(export, f"rating_{period}_{chosen_set}_{kind}_{agg}", key="rating_dl",
+                           title=f"{tr('rating.title')} — {period}",
+                           note=tr("common.methodology_version", version=version))
+
+    may_open_profile = can_open(user, REGION_PAGE)
+    selected_rows = list(getattr(getattr(event, "selection", None), "rows", []) or [])
+    if selected_rows and may_open_profile:
+        kato = str(rated["unit_code"].iloc[selected_rows[0]])
+        st.switch_page(REGION_PAGE, query_params={"region": kato, "period": period})
+
+    # one explicit link, for keyboards and for copying: the leader, or the region picked here
+    if len(shown) and may_open_profile:
+        pick_options = list(rated["unit_code"].astype(str)) + list(not_rated["unit_code"].astype(str))
+        names = dict(zip(shown["unit_code"].astype(str), shown[name_col], strict=True))
+        lc1, lc2 = st.columns([2, 3])
+        pick = lc1.selectbox(tr("rating.col_region"), pick_options, format_func=names.get, key="rating_pick",
+                             label_visibility="collapsed")
+        with lc2:
+            st.page_link(REGION_PAGE, label=tr("rating.open_profile", name=names[pick]), icon=":material/location_on:",
+                         query_params={"region": pick, "period": period})
+
+    # -- who is clearly apart ---------------------------------------------------------------------------------------
+    st.subheader(tr("rating.apart_title"))
+    st.caption(tr("rating.apart_explain"))
+    pairs = views.not_clearly_apart(table, name_col)
+    if pairs.empty:
+        st.success(tr("rating.all_apart"), icon=":material/check_circle:")
+    else:
+        st.warning(tr("rating.n_not_apart", n=len(pairs)), icon=":material/compare_arrows:")
+        with st.expander(tr("rating.show_pairs"), expanded=len(pairs) <= 5):
+            st.markdown("\n".join(
+                "- " + tr("rating.not_apart_item", a=r.name_a, b=r.name_b, rank_a=r.rank_a, rank_b=r.rank_b,
+                          band_a=r.band_a, band_b=r.band_b)
+                for r in pairs.itertuples()))
 
 # -- not rated --------------------------------------------------------------------------------------------------
 st.subheader(tr("rating.not_rated_title"))
@@ -148,29 +156,30 @@ else:
     widgets.download_table(nr, f"rating_not_rated_{period}", key="rating_nr_dl")
 
 # -- map and dots -----------------------------------------------------------------------------------------------
-st.subheader(tr("rating.map_title"))
-st.caption(tr("rating.map_note"))
-map_df = shown.assign(kato=shown["unit_code"].astype(str), score_map=shown["score_rounded"].where(shown["rated"]),
-                      colour=shown["position"])
-fig_map = charts.tile_map(map_df, "score_map", kato_col="kato", score_col="colour", lang=code,
-                          colorbar_title=tr("rating.map_colour"), no_data_text=tr("rating.chart_no_data"),
-                          height=460)
-map_event = widgets.chart(fig_map, f"rating_map_{period}", key="rating_map", on_select="rerun",
-                          selection_mode="points")
-points = list(getattr(getattr(map_event, "selection", None), "points", []) or [])
-if points and may_open_profile:
-    custom = points[0].get("customdata") if isinstance(points[0], dict) else None
-    if custom:
-        st.switch_page(REGION_PAGE, query_params={"region": str(custom[0]), "period": period})
+if not rated.empty:  # every tile hatched and every dot 'not rated' says nothing
+    st.subheader(tr("rating.map_title"))
+    st.caption(tr("rating.map_note"))
+    map_df = shown.assign(kato=shown["unit_code"].astype(str), score_map=shown["score_rounded"].where(shown["rated"]),
+                          colour=shown["position"])
+    fig_map = charts.tile_map(map_df, "score_map", kato_col="kato", score_col="colour", lang=code,
+                              colorbar_title=tr("rating.map_colour"), no_data_text=tr("rating.chart_no_data"),
+                              height=460)
+    map_event = widgets.chart(fig_map, f"rating_map_{period}", key="rating_map", on_select="rerun",
+                              selection_mode="points")
+    points = list(getattr(getattr(map_event, "selection", None), "points", []) or [])
+    if points and may_open_profile:
+        custom = points[0].get("customdata") if isinstance(points[0], dict) else None
+        if custom:
+            st.switch_page(REGION_PAGE, query_params={"region": str(custom[0]), "period": period})
 
-st.subheader(tr("rating.dots_title"))
-dots = shown.assign(unit_name=shown[name_col], score=shown["score"].where(shown["rated"]),
-                    rank_p05=shown["rank_p05"].astype("Float64"), rank_p95=shown["rank_p95"].astype("Float64"))
-labels = {k: tr(f"rating.chart_{k}") for k in ("score", "rank_band", "rank", "median_rank", "band", "coverage")}
-labels["not_rated"] = tr("rating.not_rated_title")
-fig_dots = charts.rating_dots(dots[["unit_name", "score", "rank", "rank_label", "rank_p05", "rank_p95",
-                                    "rank_median", "coverage"]], lang=code, labels=labels)
-widgets.chart(fig_dots, f"rating_scores_{period}", key="rating_dots")
+    st.subheader(tr("rating.dots_title"))
+    dots = shown.assign(unit_name=shown[name_col], score=shown["score"].where(shown["rated"]),
+                        rank_p05=shown["rank_p05"].astype("Float64"), rank_p95=shown["rank_p95"].astype("Float64"))
+    labels = {k: tr(f"rating.chart_{k}") for k in ("score", "rank_band", "rank", "median_rank", "band", "coverage")}
+    labels["not_rated"] = tr("rating.not_rated_title")
+    fig_dots = charts.rating_dots(dots[["unit_name", "score", "rank", "rank_label", "rank_p05", "rank_p95",
+                                        "rank_median", "coverage"]], lang=code, labels=labels)
+    widgets.chart(fig_dots, f"rating_scores_{period}", key="rating_dots")
 
 # -- rank history -----------------------------------------------------------------------------------------------
 st.subheader(tr("rating.history_title"))

@@ -74,7 +74,7 @@ def test_table_shows_the_domain_rating_for_the_period_in_the_url(app_env, demo_s
 
 def test_changing_the_period_changes_the_table_and_the_url(app_env, demo_store):
     periods = views.periods_with_data(demo_store)
-    at = open_page(PAGE, params={"period": periods[0]})
+    at = open_page(PAGE, params={"period": periods[1]})  # periods[0] is still being reported: nobody rated
     before = _table(at)
     at.selectbox(key="url_period").set_value(periods[2]).run()
     assert not at.exception
@@ -165,3 +165,16 @@ def test_pages_open_on_the_newest_year_with_a_rating_not_on_one_still_being_repo
         at = open_page(page)
         assert not at.exception
         assert at.query_params["period"] in ([default], default), page
+
+
+def test_a_period_nobody_is_rated_in_says_so_instead_of_an_empty_table(app_env, demo_store):
+    newest = views.periods_with_data(demo_store)[0]
+    assert not views.rating_table(demo_store, newest)["rated"].any()    # the demo's newest year is still partial
+    at = open_page(PAGE, params={"period": newest})
+    assert not at.exception
+    assert any(f"to be rated for {newest}" in w.value for w in at.warning)
+    assert not any(s.value == "Every pair of neighbouring places is clearly apart." for s in at.success)
+    assert not any("Rank" in d.value.columns for d in at.dataframe)          # no empty rating table
+    assert any(d.value.columns[0] == "Region" for d in at.dataframe)         # the not-rated list with coverage
+    link = next(pl for pl in at.get("page_link") if pl.proto.label.startswith("Open the rating for"))
+    assert link.proto.query_string == f"period={views.default_period(demo_store)}"
