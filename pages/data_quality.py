@@ -259,7 +259,7 @@ with tabs[4]:
         widgets.download_table(t, "outliers_awaiting_confirmation", key="dl_outliers")
         st.markdown(f"**{tr('data_quality.check_in_context')}**")
         for r in out.head(5).itertuples():
-            widgets.page_link_params("pages/indicators.py", tr("data_quality.open_cell", indicator=r.indicator_id,
+            widgets.page_link_params("pages/indicators.py", tr("data_quality.open_cell", indicator=getattr(r, "ind_name" + SUFFIX),
                                                                region=getattr(r, "unit_" + NAME), period=r.period),
                                      {"indicator": r.indicator_id, "region": r.unit_code, "period": r.period},
                                      icon=":material/open_in_new:")

@@ -135,6 +135,8 @@ def test_outliers_listed_with_links_to_the_cell(app_env, demo_store):
     first = out.iloc[0]
     assert links[0].proto.query_string == (f"indicator={first['indicator_id']}&region={first['unit_code']}"
                                            f"&period={first['period']}")
+    name = demo_store.scalar("SELECT name_en FROM indicators WHERE indicator_id = ?", [first["indicator_id"]])
+    assert links[0].proto.label.startswith(f"{name}, ")          # the indicator's name, not its code alone
 
 
 def test_project_office_sees_only_its_regions(app_env, demo_store):
