@@ -573,7 +573,7 @@ def cumulative_execution(df: pd.DataFrame, *, program_col: str | None = None, la
     fig = go.Figure()
     fig.add_trace(go.Scatter(x=diag["_x"], y=diag["elapsed_share"], mode="lines", name=lab["elapsed"],
                              line=dict(color=_PLAN, dash="dash", width=1.5),
-                             hovertemplate=f"{lab['elapsed']}: %{{y:.0%}}<extra></extra>"))
+                             hovertemplate=f"{lab['elapsed']}: %{{y:.1%}}<extra></extra>"))
     groups = d.groupby(program_col, sort=False) if program_col else [(lab["executed"], d)]
     for i, (name, part) in enumerate(groups):  # one trace per program
         name = name[0] if isinstance(name, tuple) else name
@@ -639,12 +639,12 @@ def spike_bars(df: pd.DataFrame, threshold: float = 0.40, *, lang: str = "en",
     names = d["program"].astype(str)
     fig = go.Figure()
     fig.add_trace(go.Bar(y=names[has & ~flagged], x=d.loc[has & ~flagged, "q4_share"], orientation="h",
-                         name=lab["not_flagged"], marker=dict(color=_NEUTRAL), texttemplate="%{x:.0%}",
+                         name=lab["not_flagged"], marker=dict(color=_NEUTRAL), texttemplate="%{x:.1%}",
                          textposition="outside", cliponaxis=False,
                          hovertemplate="%{y}: %{x:.1%}<extra></extra>"))
     fig.add_trace(go.Bar(y=names[flagged], x=d.loc[flagged, "q4_share"], orientation="h",
                          name=f"{RAG_ICONS['amber']} {lab['flagged']}", marker=dict(color=RAG_COLOURS["red"]),
-                         texttemplate=f"{RAG_ICONS['amber']} %{{x:.0%}} {lab['flagged']}", textposition="outside",
+                         texttemplate=f"{RAG_ICONS['amber']} %{{x:.1%}} {lab['flagged']}", textposition="outside",
                          cliponaxis=False, hovertemplate=f"%{{y}}: %{{x:.1%}} {lab['flagged']}<extra></extra>"))
     nd = rag_label("grey", lab["no_data"])
     fig.add_trace(go.Bar(y=names[~has], x=np.zeros(int((~has).sum())), orientation="h", name=nd,
@@ -824,7 +824,7 @@ def ratio_bars(df: pd.DataFrame, *, lang: str = "en", labels: Mapping[str, str] 
     fig = go.Figure()
     custom = np.column_stack([d.loc[has, "numerator"], d.loc[has, "denominator"]]) if has.any() else None
     fig.add_trace(go.Bar(y=names[has], x=d.loc[has, "ratio"], orientation="h", marker=dict(color=_NEUTRAL),
-                         customdata=custom, texttemplate="%{customdata[0]:,.0f}/%{customdata[1]:,.0f} (%{x:.0%})",
+                         customdata=custom, texttemplate="%{customdata[0]:,.0f}/%{customdata[1]:,.0f} (%{x:.1%})",
                          textposition="outside", cliponaxis=False, showlegend=False, name="",
                          hovertemplate="%{y}: %{customdata[0]:,.0f}/%{customdata[1]:,.0f} (%{x:.1%})<extra></extra>"))
     nd = rag_label("grey", lab["no_data"])

@@ -454,3 +454,14 @@ def test_tile_map_hover_uses_hover_col_or_label_and_value():
     assert hover == {"71": "Astana: 80 (rank 1)", "75": "Almaty"}        # a missing tip falls back to the label
     plain = C.tile_map(df, "score")
     assert set(plain.data[0].hovertemplate) == {"%{customdata[3]}: %{customdata[2]:.1f}<extra></extra>"}
+
+
+def test_percentages_printed_on_bars_have_one_decimal():
+    # 4/7 is 57.1%, not "57%": every percentage the charts print carries one decimal
+    ratio = C.ratio_bars(pd.DataFrame({"group": ["A"], "numerator": [4], "denominator": [7], "ratio": [4 / 7]}))
+    assert "(%{x:.1%})" in ratio.data[0].texttemplate
+    spikes = C.spike_bars(pd.DataFrame({"program": ["A", "B"], "q4_share": [0.3, 0.55], "flagged": [False, True]}))
+    assert all(".1%" in t.texttemplate for t in spikes.data if t.texttemplate)
+    cum = C.cumulative_execution(pd.DataFrame({"month": [1, 2], "cum_share_spent": [0.1, 0.2],
+                                               "elapsed_share": [1 / 12, 2 / 12]}))
+    assert ":.1%" in cum.data[0].hovertemplate
