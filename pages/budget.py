@@ -118,7 +118,6 @@ with left:
         fig = charts.execution_bars(by_program.assign(name=by_program["key"] + " " + by_program[NAME].map(_short)),
                                     lang=L, labels=labels)
         widgets.chart(fig, f"budget_execution_programs_{year}", key="exec_programs")
-        _show(_exec_table(by_program, tr("budget.col_code")), f"budget_programs_{year}", "dl_programs")
 with right:
     st.subheader(tr("budget.sec_regions"))
     if by_region.empty:
@@ -127,7 +126,12 @@ with right:
     fig = charts.execution_bars(by_region.assign(name=by_region[NAME]).sort_values("execution", ascending=False),
                                 lang=L, labels=labels)
     widgets.chart(fig, f"budget_execution_regions_{year}", key="exec_regions")
-    _show(_exec_table(by_region, tr("budget.col_code")), f"budget_regions_{year}", "dl_regions")
+# the tables full width under the two charts: in half a page their columns and download buttons were cut
+if not by_program.empty:
+    st.markdown(f"**{tr('budget.sec_programs')}**")
+    _show(_exec_table(by_program, tr("budget.col_code")), f"budget_programs_{year}", "dl_programs")
+st.markdown(f"**{tr('budget.sec_regions')}**")
+_show(_exec_table(by_region, tr("budget.col_code")), f"budget_regions_{year}", "dl_regions")
 
 # -- cumulative execution through the year --------------------------------------------------------
 st.subheader(tr("budget.sec_cumulative"))
