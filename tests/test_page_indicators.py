@@ -176,3 +176,14 @@ def test_region_series_table_has_no_none_and_progress_figures_are_whole(app_env,
     assert series.set_index("Period").loc["2026", "Fact"] == "—"
     projected = next(m for m in at.metric if m.label.startswith("Projected value"))
     assert "%" not in projected.value and "year" not in projected.value   # the unit is in the help, not cut off
+
+
+@pytest.mark.parametrize("region", [None, "10"])
+def test_progress_is_the_chosen_indicators_own(demo_store, region):
+    for code in ("AGRI_PROD", views.indicator_options(demo_store)["indicator_id"].iloc[-1]):
+        prog = views.indicator_progress(demo_store, code, region)
+        assert len(prog) <= 1
+        assert set(prog["indicator_id"]) <= {code}
+        target = demo_store.scalar("SELECT target_value FROM indicators WHERE indicator_id = ?", [code])
+        if region is None and len(prog) and target is not None:   # a region's target may be its own plan
+            assert prog["target_value"].iloc[0] == pytest.approx(target)

@@ -224,7 +224,10 @@ def indicator_progress(store, indicator_id: str, region: str | None = None) -> p
 
     out = _progress.progress(store, indicator_ids=[str(indicator_id)])
     unit = str(region) if region is not None else _progress.NATIONAL
-    return out[out["unit_code"].astype(str) == unit].reset_index(drop=True)
+    # filtered on the indicator too: the national rows come back for every indicator, and the country view
+    # showed another indicator's baseline and target (4.90 -> 4.60 under AGRI_PROD's 100-105 chart)
+    keep = (out["unit_code"].astype(str) == unit) & (out["indicator_id"].astype(str) == str(indicator_id))
+    return out[keep].reset_index(drop=True)
 
 
 #: sac.metrics.progress reasons -> catalogue keys of the indicators namespace
