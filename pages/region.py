@@ -56,30 +56,39 @@ if len(indicators):
 
 # -- headline figures -------------------------------------------------------------------------------------------
 me = rating[rating["unit_code"].astype(str) == kato]
-c1, c2, c3, c4, c5 = st.columns(5)
+# a wrapping row of fixed-width figures: five columns at 1024 px cut "18 of 20" to "18 o…"
+row = st.container(horizontal=True)
+
+
+def metric(*args, **kwargs):
+    row.metric(*args, width=175, **kwargs)
+
+
 if len(me) and bool(me["rated"].iloc[0]):
     mv = me["movement"].iloc[0]
-    c1.metric(tr("region.m_rank"), tr("region.m_rank_value", rank=me["rank_label"].iloc[0],
+    metric(tr("region.m_rank"), tr("region.m_rank_value", rank=me["rank_label"].iloc[0],
                                       n=int(rating["rated"].sum())),
               delta=None if pd.isna(mv) else f"{int(mv):+d}",
               delta_arrow="off" if pd.isna(mv) or int(mv) == 0 else ("up" if int(mv) > 0 else "down"),
               delta_color="normal" if pd.notna(mv) and int(mv) != 0 else "off", help=tr("region.rank_delta_help"))
-    c2.metric(tr("region.m_score"), lang.num(me["score_rounded"].iloc[0], 1))
+    metric(tr("region.m_score"), lang.num(me["score_rounded"].iloc[0], 1))
 else:
-    c1.metric(tr("region.m_rank"), tr("region.m_not_rated"))
-    c2.metric(tr("region.m_score"), lang.num(me["score"].iloc[0] if len(me) else None, 1))
+    metric(tr("region.m_rank"), tr("region.m_not_rated"))
+    metric(tr("region.m_score"), lang.num(me["score"].iloc[0] if len(me) else None, 1))
 scored = indicators[indicators["scored"].astype(bool)] if len(indicators) else indicators
-c3.metric(tr("region.m_achieved"), tr("region.m_achieved_value", n=int((scored["rag"] == "green").sum()),
+metric(tr("region.m_achieved"), tr("region.m_achieved_value", n=int((scored["rag"] == "green").sum()),
                                       total=len(scored)))
 if len(budget):
-    latest = budget[budget["year"] == budget["year"].max()]
+    # the chosen period's year when the budget has it (a 2025 profile showed the 2026 budget), else the latest
+    want = int(period[:4]) if int(period[:4]) in set(budget["year"].astype(int)) else budget["year"].max()
+    latest = budget[budget["year"] == want]
     year = int(latest["year"].iloc[0])
     execution = views.execution_share(latest)
-    c4.metric(tr("region.m_budget", year=year), lang.pct(execution))
+    metric(tr("region.m_budget", year=year), lang.pct(execution))
 else:
-    c4.metric(tr("region.m_budget", year=period[:4]), lang.pct(None))
+    metric(tr("region.m_budget", year=period[:4]), lang.pct(None))
 active = projects[projects["is_active"].astype(bool)] if len(projects) else projects
-c5.metric(tr("region.m_projects"), tr("region.m_projects_value",
+metric(tr("region.m_projects"), tr("region.m_projects_value",
                                       n=int((active["status_computed"] == "red").sum()) if len(active) else 0,
                                       total=len(active)))
 
@@ -171,7 +180,9 @@ st.subheader(tr("region.budget_title"))
 if budget.empty:
     widgets.empty_state(tr("region.what_budget"))
 else:
-    latest = budget[budget["year"] == budget["year"].max()]
+    # the chosen period's year when the budget has it (a 2025 profile showed the 2026 budget), else the latest
+    want = int(period[:4]) if int(period[:4]) in set(budget["year"].astype(int)) else budget["year"].max()
+    latest = budget[budget["year"] == want]
     bars = pd.DataFrame({"name": latest["program_code"] + " " + latest[name_col].fillna(""),
                          "execution": latest["execution_pct"].astype("float64") / 100.0})
     widgets.chart(charts.execution_bars(bars, lang=code), f"region_{kato}_budget", key="region_budget")

@@ -81,23 +81,25 @@ instr = cache.call(views.instructions_summary, today, units_key)
 if ach["methodology_version"] is not None:
     widgets.methodology_badge(ach["methodology_version"])
 
-m1, m2, m3, m4 = st.columns(4)
+# Cards of a fixed width in a wrapping row: four columns squeezed at 1024 px cut "59 of 230" to "59 o…".
+CARD = 215
+m1 = m2 = m3 = m4 = st.container(horizontal=True)
 m1.metric(tr("situation.m_achieved"), lang.pct(ach["share"]), delta=tr("situation.m_red", n=ach["red"]),
           delta_color="off", delta_arrow="off",
           help=tr("situation.m_achieved_help", achieved=ach["achieved"], scored=ach["scored"], grey=ach["grey"]),
-          border=True)
+          border=True, width=CARD)
 gap = budget["gap"]
 m2.metric(tr("situation.m_budget", year=period[:4]), lang.pct(budget["execution"]),
           delta=None if pd.isna(gap) else tr("situation.m_budget_delta", gap=lang.num(gap, 1)),
           # explicit colour: the gap is printed with a typographic minus, which Streamlit would read as a gain
-          delta_color=views.gap_colour(gap), delta_arrow=views.gap_arrow(gap), border=True,
+          delta_color=views.gap_colour(gap), delta_arrow=views.gap_arrow(gap), border=True, width=CARD,
           help=tr("situation.m_budget_help", spent=lang.num(budget["spent"]), plan=lang.num(budget["annual_plan"]),
                   elapsed=lang.pct(budget["elapsed"])))
 m3.metric(tr("situation.m_projects"), tr("situation.m_projects_value", n=proj["off_track"], total=proj["running"]),
-          help=tr("situation.m_projects_help", amber=proj["at_risk"]), border=True)
+          help=tr("situation.m_projects_help", amber=proj["at_risk"]), border=True, width=CARD)
 m4.metric(tr("situation.m_instructions"),
           tr("situation.m_instructions_value", n=instr["overdue"], total=instr["on_control"]),
-          help=tr("situation.m_instructions_help", days=lang.num(instr["max_days_overdue"])), border=True)
+          help=tr("situation.m_instructions_help", days=lang.num(instr["max_days_overdue"])), border=True, width=CARD)
 
 # -- rating leaders and laggards --------------------------------------------------------------------------------
 rating = cache.call(rating_views.rating_table, period)

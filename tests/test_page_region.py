@@ -128,3 +128,11 @@ def test_project_office_is_kept_to_its_region(app_env):
     assert not at.exception
     assert at.header[0].value == "Astana"
     assert at.selectbox(key="url_region").options == ["Astana"]
+
+
+def test_budget_figure_is_for_the_chosen_years_budget(app_env, demo_store):
+    at = open_page("pages/region.py", params={"region": "10", "period": "2025"})
+    assert not at.exception
+    labels = [m.label for m in at.metric]
+    assert "Budget execution 2025" in labels and "Budget execution 2026" not in labels
+    assert len(at.metric) == 5
