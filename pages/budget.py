@@ -70,12 +70,14 @@ if tot.empty:
     widgets.empty_state(tr("budget.what_budget_year", year=year))
     st.stop()
 t0 = tot.iloc[0]
-m = st.columns(5)
-m[0].metric(f'{tr("budget.m_plan")}, {MLN}', lang.num(t0["plan"], 0))
-m[1].metric(f'{tr("budget.m_allocated")}, {MLN}', lang.num(t0["allocated"], 0))
-m[2].metric(f'{tr("budget.m_spent")}, {MLN}', lang.num(t0["spent"], 0))
-m[3].metric(tr("budget.m_execution"), _pct(t0["execution"]))
-m[4].metric(f'{tr("budget.m_unspent")}, {MLN}', lang.num(t0["unspent"], 0))
+# fixed-width figures in a wrapping row: five columns at 1024 px cut "4,171,798" to "4,17…"
+row = st.container(horizontal=True)
+m = [row] * 5
+m[0].metric(f'{tr("budget.m_plan")}, {MLN}', lang.num(t0["plan"], 0), width=180)
+m[1].metric(f'{tr("budget.m_allocated")}, {MLN}', lang.num(t0["allocated"], 0), width=180)
+m[2].metric(f'{tr("budget.m_spent")}, {MLN}', lang.num(t0["spent"], 0), width=180)
+m[3].metric(tr("budget.m_execution"), _pct(t0["execution"]), width=180)
+m[4].metric(f'{tr("budget.m_unspent")}, {MLN}', lang.num(t0["unspent"], 0), width=180)
 latest = t0["latest_period"]
 if isinstance(latest, str) and latest != str(year) and not latest.endswith(("-12", "-Q4")):
     st.caption(tr("budget.ytd_note", year=year, period=v.period_label(latest)))
