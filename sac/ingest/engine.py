@@ -505,6 +505,7 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
         f"CREATE OR REPLACE TEMP TABLE {all_rows} AS SELECT *, ({' OR '.join(w for w, _ in checks)}) AS _bad "
         f"FROM (SELECT {', '.join(s3)} FROM ("
         f"SELECT {', '.join(s2)} FROM (SELECT {', '.join(s1)} FROM {raw_name} r) s1 {' '.join(joins)}) s2)")
+    _drop_raw(cur, raw_name)  # the cells are all in {all_rows} now: give their memory back for what follows
     rep.rows_read, rep.blank, rep.totals = cur.execute(
         f"SELECT count(*), count(*) FILTER (_blank), count(*) FILTER (_totals) FROM {all_rows}").fetchall()[0]
     if rep.totals:
@@ -579,6 +580,14 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
     prepared.report.rejected = max(prepared.report.rejected, n_err_rows)
     prepared.diff, prepared.raw_name = diff, raw_name
     return prepared
+
+
+def _drop_raw(cur, raw_name: str) -> None:
+    """Drop the reader's cells (a view over ``<raw_name>_src`` for CSV, a table otherwise)."""
+    is_view = cur.execute("SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = ?",
+                          [raw_name]).fetchall()[0][0]
+    cur.execute(f"DROP {'VIEW' if is_view else 'TABLE'} IF EXISTS temp.{_q(raw_name)}")
+    cur.execute(f"DROP TABLE IF EXISTS temp.{_q(raw_name + '_src')}")
 
 
 def _drop_temp(cur, raw_name: str) -> None:
