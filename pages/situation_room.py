@@ -82,7 +82,7 @@ if ach["methodology_version"] is not None:
     widgets.methodology_badge(ach["methodology_version"])
 
 # Cards of a fixed width in a wrapping row: four columns squeezed at 1024 px cut "59 of 230" to "59 o…".
-CARD = 215
+CARD = 232
 m1 = m2 = m3 = m4 = st.container(horizontal=True)
 m1.metric(tr("situation.m_achieved"), lang.pct(ach["share"]), delta=tr("situation.m_red", n=ach["red"]),
           delta_color="off", delta_arrow="off",
