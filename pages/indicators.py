@@ -74,7 +74,7 @@ def _progress_block(prog: pd.DataFrame, unit: str | None) -> None:
                    else tr("indicators.progress_projected_missed"))
 
 
-c1, c2, c3, c4 = st.columns([1, 2, 3, 2])
+c1, c2, c3, c4 = st.columns([2, 3, 4, 3])  # the period box holds "2025" at 1024 px
 with c1:
     period = widgets.select(tr("indicators.period"), periods, "period",
                             default=cache.call(v.default_period) or periods[0])
