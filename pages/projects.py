@@ -244,8 +244,10 @@ with tabs[4]:
     else:
         st.warning(tr("projects.conflicts_found", n=lang.num(conf["manager_id"].nunique())), icon=":material/warning:")
         t = pd.DataFrame({tr("projects.col_manager"): conf["manager_name"],
-                          tr("projects.col_project_a"): conf["project_a"] + " " + conf["name_a"].fillna(""),
-                          tr("projects.col_project_b"): conf["project_b"] + " " + conf["name_b"].fillna(""),
+                          tr("projects.col_project_a"): conf["project_a"] + " "
+                          + conf["name_a" + SUFFIX.replace("_en", "")].fillna(""),
+                          tr("projects.col_project_b"): conf["project_b"] + " "
+                          + conf["name_b" + SUFFIX.replace("_en", "")].fillna(""),
                           tr("projects.col_overlap_from"): conf["overlap_start"],
                           tr("projects.col_overlap_to"): conf["overlap_end"],
                           tr("projects.col_overlap_days"): conf["overlap_days"],

@@ -240,3 +240,13 @@ def test_closing_the_focused_project_removes_it_from_the_url(app_env):
     assert not at.exception
     assert "project" not in at.query_params
     assert not any(s.value.startswith("PRJ-0004") for s in at.subheader)
+
+
+def test_para79_conflicts_name_the_projects_in_the_readers_language(app_env, demo_store):
+    at = open_page(PAGE, "ru", params={"period": "2025"})
+    assert not at.exception
+    conf = views.manager_conflicts(demo_store, _today())
+    table = next(d.value for d in at.dataframe if "Пересекающийся проект" in d.value.columns)
+    first = conf.iloc[0]
+    assert table["Проект"].iloc[0] == f"{first['project_a']} {first['name_a_ru']}"
+    assert first["name_a_ru"] != first["name_a"]            # the demo's names differ by language

@@ -186,12 +186,15 @@ def short_label(project_id: pd.Series, name: pd.Series, width: int = 48) -> pd.S
 
 def manager_conflicts(store, today: _dt.date, units: tuple | None = None) -> pd.DataFrame:
     """Rules para 79 violations among the visible projects: columns of
-    ``sac.metrics.projects.manager_conflicts`` plus ``name_a`` and ``name_b`` (English project names)."""
+    ``sac.metrics.projects.manager_conflicts`` plus the project names ``name_a`` and ``name_b`` (English) and
+    ``name_a_ru``, ``name_a_kk``, ``name_b_ru``, ``name_b_kk`` (a Russian page listed English names)."""
     p = portfolio(store, today, units=units)
     out = _projects.manager_conflicts(p)
-    names = p.set_index("project_id")["name_en"]
-    out["name_a"] = out["project_a"].map(names)
-    out["name_b"] = out["project_b"].map(names)
+    by_id = p.set_index("project_id")
+    for side in ("a", "b"):
+        out[f"name_{side}"] = out[f"project_{side}"].map(by_id["name_en"])
+        for code in ("ru", "kk"):
+            out[f"name_{side}_{code}"] = out[f"project_{side}"].map(by_id[f"name_{code}"])
     return out
 
 
