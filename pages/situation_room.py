@@ -74,7 +74,7 @@ if instruction_id:
                      query_params={"period": period})
 
 # -- headline figures -------------------------------------------------------------------------------------------
-ach = cache.call(views.achievement, period)
+ach = cache.call(views.achievement, period, units_key)  # a project office: its regions only
 budget = cache.call(views.budget_execution, int(period[:4]), today, units_key)
 proj = cache.call(views.projects_summary, today, units_key)
 instr = cache.call(views.instructions_summary, today, units_key)

@@ -158,3 +158,16 @@ def test_budget_delta_is_red_when_spending_is_behind_the_calendar(app_env, demo_
     assert metric.proto.delta.endswith("p.p. vs calendar")
     red = metric.proto.MetricColor.RED if budget["gap"] < 0 else metric.proto.MetricColor.GREEN
     assert metric.proto.color == red
+
+
+def test_project_office_sees_the_achievement_of_its_own_regions(app_env, demo_store):
+    office = User(username="po", display_name="PO Almaty", role="project_office", units=frozenset({"75"}))
+    period = rating_views.periods_with_data(demo_store)[1]
+    at = open_page(PAGE, user=office, params={"period": period})
+    assert not at.exception
+    own = views.achievement(demo_store, period, ("75",))
+    everyone = views.achievement(demo_store, period)
+    assert own["scored"] < everyone["scored"]
+    metric = next(m for m in at.metric if m.label == "Indicators achieved")
+    assert metric.value == f"{own['share']:.1f}%"
+    assert metric.proto.delta == f"{own['red']} lagging"

@@ -20,16 +20,18 @@ from sac.metrics import plan_fact as _pf
 from sac.metrics import projects as _projects
 
 
-def achievement(store, period: str) -> dict:
+def achievement(store, period: str, units=None) -> dict:
     """Share of region-level indicator cells achieved in ``period`` (METHODOLOGY.md section 2).
 
     Only scored cells (plan and fact present, direction known) count; "no data" is reported
-    separately, never as not achieved. Keys: ``scored``, ``achieved``, ``share`` (percent,
-    NaN when nothing is scored), ``green``, ``amber``, ``red``, ``grey`` (cell counts),
-    ``methodology_version``.
+    separately, never as not achieved. ``units``: KATO codes to keep (a project office's regions),
+    None = all. Keys: ``scored``, ``achieved``, ``share`` (percent, NaN when nothing is scored),
+    ``green``, ``amber``, ``red``, ``grey`` (cell counts), ``methodology_version``.
     """
     cells = _pf.plan_fact(store, period)
     cells = cells[cells["unit_kind"] == "region"]
+    if units is not None:
+        cells = cells[cells["unit_code"].astype("string").isin([str(u) for u in units]).fillna(False).astype(bool)]
     rag = cells["rag"].value_counts()
     scored = int(cells["scored"].astype(bool).sum())
     achieved = int(cells["achieved"].fillna(False).astype(bool).sum())
