@@ -173,7 +173,8 @@ else:
         "spent_last": tr("budget.col_spent_q4"), "q4_share": tr("budget.col_q4_share"), "flagged": tr("budget.col_flag")})
     if not bool(sp["complete"].all()):
         st.caption(tr("budget.spikes_incomplete"))
-    widgets.download_table(t, f"budget_spikes_{year}", key="dl_spikes")
+    widgets.download_table(t, f"budget_spikes_{year}", key="dl_spikes",
+                           methodology_version=cache.methodology_version())
 
 # -- efficiency and effectiveness ------------------------------------------------------------------
 st.subheader(tr("budget.sec_efficiency"))
@@ -200,7 +201,8 @@ else:
         shown[c] = shown[c].map(lambda x, d=d: lang.num(x, d))
     shown[tr("budget.col_execution")] = shown[tr("budget.col_execution")].map(lang.pct)
     st.dataframe(shown, hide_index=True, width="stretch")
-    widgets.download_table(t, f"budget_efficiency_{year}", key="dl_efficiency")
+    widgets.download_table(t, f"budget_efficiency_{year}", key="dl_efficiency",
+                           methodology_version=cache.methodology_version())
 widgets.methodology_badge(method.version)
 
 # -- conflicts between source documents --------------------------------------------------------------

@@ -256,7 +256,8 @@ with tabs[4]:
         shown[tr("data_quality.col_z")] = shown[tr("data_quality.col_z")].map(lambda x: lang.num(x, 1))
         shown[tr("data_quality.col_rel_dev")] = shown[tr("data_quality.col_rel_dev")].map(lang.pct)
         st.dataframe(shown, hide_index=True, width="stretch")
-        widgets.download_table(t, "outliers_awaiting_confirmation", key="dl_outliers")
+        widgets.download_table(t, "outliers_awaiting_confirmation", key="dl_outliers",
+                           methodology_version=cache.methodology_version())
         st.markdown(f"**{tr('data_quality.check_in_context')}**")
         for r in out.head(5).itertuples():
             widgets.page_link_params("pages/indicators.py", tr("data_quality.open_cell", indicator=getattr(r, "ind_name" + SUFFIX),

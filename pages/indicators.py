@@ -134,7 +134,8 @@ else:
                                   "unit_of_measure": tr("indicators.col_unit"), "plan": tr("indicators.col_plan"),
                                   "fact": tr("indicators.col_fact"), "ratio": tr("indicators.col_ratio"),
                                   "score": tr("indicators.col_score"), "rag": tr("indicators.col_status")})
-    widgets.download_table(table, f"plan_fact_{period}", key="dl_matrix", title=tr("indicators.tab_matrix"))
+    widgets.download_table(table, f"plan_fact_{period}", key="dl_matrix",
+                           methodology_version=cache.methodology_version(), title=tr("indicators.tab_matrix"))
     widgets.methodology_badge(int(cells["methodology_version"].iloc[0]))
 
 # -- 2. one indicator over time: series, progress, passport -------------------------------------
@@ -252,7 +253,8 @@ with tab_map:
         st.markdown(f"**{tr('indicators.goalmap_table')}**")
         st.dataframe(nodes_table, hide_index=True, width="stretch",
                      column_config={tr("indicators.col_score"): st.column_config.NumberColumn(format="%.1f")})
-        widgets.download_table(nodes_table, f"goal_map_{period}", key="dl_goalmap")
+        widgets.download_table(nodes_table, f"goal_map_{period}", key="dl_goalmap",
+                           methodology_version=cache.methodology_version())
 
 with tab_gap:
     gap = cache.call(goalmap.gap_analysis, period, region=region)
@@ -285,4 +287,5 @@ with tab_gap:
                   tr("indicators.col_planned"), tr("indicators.col_shortfall")):
             shown[c] = shown[c].map(lambda x: lang.num(x, 2))
         st.dataframe(shown, hide_index=True, width="stretch")
-        widgets.download_table(g, f"gap_analysis_{period}", key="dl_gap")
+        widgets.download_table(g, f"gap_analysis_{period}", key="dl_gap",
+                           methodology_version=cache.methodology_version())

@@ -200,7 +200,8 @@ with tabs[1]:
         shown[tr("projects.col_den")] = shown[tr("projects.col_den")].map(lang.num)
         shown[tr("projects.col_share")] = shown[tr("projects.col_share")].map(lang.pct)
         st.dataframe(shown, hide_index=True, width="stretch")
-        widgets.download_table(t, f"projects_para64_{by}", key="dl_ratios")
+        widgets.download_table(t, f"projects_para64_{by}", key="dl_ratios",
+                           methodology_version=cache.methodology_version())
 
 # -- timeline --------------------------------------------------------------------------------------------------------
 with tabs[2]:
@@ -233,7 +234,8 @@ with tabs[3]:
     for c in ("SPI", "CPI"):
         shown[c] = shown[c].map(lambda x: lang.num(x, 2))
     st.dataframe(shown, hide_index=True, width="stretch")
-    widgets.download_table(ev_t, "projects_earned_value", key="dl_ev")
+    widgets.download_table(ev_t, "projects_earned_value", key="dl_ev",
+                           methodology_version=cache.methodology_version())
 
 # -- managers: para 79 and para 68.10 ---------------------------------------------------------------------------------
 with tabs[4]:
@@ -296,7 +298,8 @@ with tabs[4]:
                     st.caption(head)
                     st.dataframe(shown, hide_index=True, width="stretch")
                     widgets.download_table(t, f"projects_rating_{role}_{'best' if frame is best else 'worst'}_"
-                                           f"{period}", key=f"dl_{role}_{'best' if frame is best else 'worst'}")
+                                           f"{period}", key=f"dl_{role}_{'best' if frame is best else 'worst'}",
+                                           methodology_version=int(df["methodology_version"].iloc[0]))
         widgets.methodology_badge(int(df["methodology_version"].iloc[0]))
 
 # -- instructions on control ------------------------------------------------------------------------------------------

@@ -105,6 +105,7 @@ else:
     if can_open(user, REGION_PAGE):
         st.caption(tr("rating.table_help"))
     widgets.download_table(export, f"rating_{period}_{chosen_set}_{kind}_{agg}", key="rating_dl",
+                           methodology_version=cache.methodology_version(),
                            title=f"{tr('rating.title')} — {period}",
                            note=tr("common.methodology_version", version=version))
 
@@ -153,7 +154,8 @@ else:
     }).reset_index(drop=True)
     st.dataframe(nr.assign(**{tr("rating.col_coverage"): not_rated["coverage_pct"].map(lang.pct).to_numpy()}),
                  hide_index=True, key="rating_not_rated")
-    widgets.download_table(nr, f"rating_not_rated_{period}", key="rating_nr_dl")
+    widgets.download_table(nr, f"rating_not_rated_{period}", key="rating_nr_dl",
+                           methodology_version=cache.methodology_version())
 
 # -- map and dots -----------------------------------------------------------------------------------------------
 if not rated.empty:  # every tile hatched and every dot 'not rated' says nothing
@@ -197,4 +199,5 @@ else:
     widgets.chart(fig_hist, f"rating_history_{chosen_set}", key="rating_history")
     wide = hist_df.pivot_table(index="unit_name", columns="period", values="rank", aggfunc="first")
     wide = wide.reset_index().rename(columns={"unit_name": tr("rating.col_region")})
-    widgets.download_table(wide, f"rating_history_{chosen_set}", key="rating_hist_dl")
+    widgets.download_table(wide, f"rating_history_{chosen_set}", key="rating_hist_dl",
+                           methodology_version=cache.methodology_version())

@@ -130,7 +130,8 @@ else:
     })
     st.caption(tr("region.indicators_note"))
     widgets.download_table(export, f"region_{kato}_{period}_indicators",
-                           key="region_ind_dl", title=f"{names[kato]} — {period}")
+                           key="region_ind_dl", title=f"{names[kato]} — {period}",
+                           methodology_version=cache.methodology_version())
 
     best, worst = views.strongest_weakest(indicators)
     s1, s2 = st.columns(2)
@@ -170,7 +171,8 @@ else:
             tr("region.col_score"): mine["score_rounded"].map(lambda x: lang.num(x, 1)).to_numpy(),
             tr("region.col_coverage"): (100.0 * mine["coverage"].astype("float64")).map(lang.pct).to_numpy(),
         }), hide_index=True, key="region_history_table")
-    widgets.download_table(ht, f"region_{kato}_rank_history", key="region_hist_dl")
+    widgets.download_table(ht, f"region_{kato}_rank_history", key="region_hist_dl",
+                           methodology_version=cache.methodology_version())
 if can_open(user, "pages/rating.py"):
     st.page_link("pages/rating.py", label=tr("region.open_rating"), icon=":material/leaderboard:",
                  query_params={"period": period})

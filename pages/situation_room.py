@@ -175,4 +175,5 @@ full = pd.DataFrame({
     tr("situation.col_region"): items["region_kato"].map(lambda k: region_names.get(str(k), "—") if pd.notna(k)
                                                          else "—"),
 })
-widgets.download_table(full, f"exceptions_{period}", key="situation_exc_dl", title=tr("situation.exceptions_title"))
+widgets.download_table(full, f"exceptions_{period}", key="situation_exc_dl",
+                           methodology_version=cache.methodology_version(), title=tr("situation.exceptions_title"))

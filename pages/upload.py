@@ -127,8 +127,8 @@ if flash := st.session_state.pop("upload_flash", None):
 # -- history ---------------------------------------------------------------------------
 st.subheader(tr("upload.history"))
 hist = ingest.batches(store)
-if units is not None:  # a project office sees its own uploads
-    hist = hist[hist["uploaded_by"] == user.username]
+if units is not None:  # a project office sees its own uploads and those of its regions' offices and akimats
+    hist = hist[(hist["uploaded_by"] == user.username) | hist["uploaded_by"].isin(units)]
 if hist.empty:
     st.info(tr("upload.no_batches"), icon=":material/inbox:")
 else:

@@ -87,13 +87,22 @@ def radio(label: str, options: Sequence, param: str, *, default=None,
 
 
 def download_table(df: pd.DataFrame, file_stem: str, *, key: str | None = None,
-                   title: str | None = None, note: str | None = None) -> None:
-    """Two buttons side by side: CSV (UTF-8 with BOM) and a formatted XLSX."""
+                   title: str | None = None, note: str | None = None,
+                   methodology_version: int | None = None) -> None:
+    """Two buttons side by side: CSV (UTF-8 with BOM) and a formatted XLSX.
+
+    A table computed by a method passes its ``methodology_version``: both files then carry it in a
+    column (and the XLSX in its note), so an exported rating always names the method that made it.
+    """
     key = key or file_stem
-    c1, c2, _ = st.columns([1, 1, 4])
-    c1.download_button(tr("common.download_csv"), export.to_csv_bytes(df), file_name=f"{file_stem}.csv",
+    if methodology_version is not None:
+        if "methodology_version" not in df.columns:
+            df = df.assign(methodology_version=methodology_version)
+        note = note or tr("common.methodology_version", version=methodology_version)
+    row = st.container(horizontal=True, gap="small")
+    row.download_button(tr("common.download_csv"), export.to_csv_bytes(df), file_name=f"{file_stem}.csv",
                        mime="text/csv", key=f"{key}_csv", icon=":material/download:", on_click="ignore")
-    c2.download_button(tr("common.download_xlsx"), export.to_xlsx_bytes(df, title=title, note=note),
+    row.download_button(tr("common.download_xlsx"), export.to_xlsx_bytes(df, title=title, note=note),
                        file_name=f"{file_stem}.xlsx",
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        key=f"{key}_xlsx", icon=":material/table_view:", on_click="ignore")
