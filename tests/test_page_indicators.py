@@ -187,3 +187,16 @@ def test_progress_is_the_chosen_indicators_own(demo_store, region):
         target = demo_store.scalar("SELECT target_value FROM indicators WHERE indicator_id = ?", [code])
         if region is None and len(prog) and target is not None:   # a region's target may be its own plan
             assert prog["target_value"].iloc[0] == pytest.approx(target)
+
+
+def test_country_sum_with_a_region_missing_is_no_value_not_a_smaller_total(demo_store):
+    """Missing is missing: SME_ACTIVE (aggregation sum) in a year when a region has not reported has no
+    national value, rather than the sum of the 19 that did (which would read as a fall)."""
+    from sac.views import indicators as v
+
+    s = v.series(demo_store, "SME_ACTIVE")
+    incomplete = s[s["n_fact"].fillna(0) < s["n_plan"]]
+    assert not incomplete.empty
+    assert incomplete["fact"].isna().all()
+    full = s[s["n_fact"] == s["n_plan"]]
+    assert full["fact"].notna().all() and (full["fact"] > 1_000_000).all()

@@ -179,7 +179,9 @@ def series(store, indicator_id: str, region: str | None = None) -> pd.DataFrame:
     combined over the regions that report them (``n_plan``, ``n_fact`` say how many): a missing value is
     left out, never counted as zero.
 
-    Columns: period, period_kind, year, start_date, end_date, plan, fact, n_plan, n_fact.
+    Columns: period, period_kind, year, start_date, end_date, plan, fact, n_plan, n_fact (and, for the
+    country, complete: every region with a plan reported a fact). The country's value follows
+    :func:`sac.metrics.progress.national_series`, so a sum with a region missing is shown as no value.
     """
     if region is not None:
         return store.df("""
@@ -189,28 +191,34 @@ def series(store, indicator_id: str, region: str | None = None) -> pd.DataFrame:
             WHERE c.indicator_id = ? AND c.unit_code = ?
             ORDER BY p.start_date, p.end_date
         """, [str(indicator_id), str(region)])
+    from sac.metrics.progress import national_series
+
+    columns = ["period", "period_kind", "year", "start_date", "end_date", "plan", "fact", "n_plan", "n_fact",
+               "complete"]
     agg = store.scalar("SELECT aggregation FROM indicators WHERE indicator_id = ?", [str(indicator_id)])
     if agg is None or agg == "none":
-        return pd.DataFrame(columns=["period", "period_kind", "year", "start_date", "end_date", "plan", "fact",
-                                     "n_plan", "n_fact"])
-    if agg == "sum":
-        plan, fact = "sum(c.plan)", "sum(c.fact)"
-    elif agg == "pop_weighted_mean":
-        plan = "sum(c.plan * r.population) / sum(r.population) FILTER (WHERE c.plan IS NOT NULL)"
-        fact = "sum(c.fact * r.population) / sum(r.population) FILTER (WHERE c.fact IS NOT NULL)"
-    else:
-        plan, fact = "avg(c.plan)", "avg(c.fact)"
-    weighted = agg == "pop_weighted_mean"
-    return store.df(f"""
-        SELECT c.period, p.kind AS period_kind, p.year, p.start_date, p.end_date,
-               {plan} AS plan, {fact} AS fact, count(c.plan) AS n_plan, count(c.fact) AS n_fact
-        FROM v_indicator_cells c
-        JOIN periods p ON p.code = c.period
-        JOIN regions r ON r.kato = c.unit_code
-        WHERE c.indicator_id = ? {'AND r.population IS NOT NULL' if weighted else ''}
-        GROUP BY c.period, p.kind, p.year, p.start_date, p.end_date
-        ORDER BY p.start_date, p.end_date
+        return pd.DataFrame(columns=columns)
+    cells = store.df("""
+        SELECT c.indicator_id, c.unit_code, c.period, c.plan, c.fact AS value, r.population
+        FROM v_indicator_cells c JOIN regions r ON r.kato = c.unit_code
+        WHERE c.indicator_id = ?
     """, [str(indicator_id)])
+    if cells.empty:
+        return pd.DataFrame(columns=columns)
+    passport = pd.DataFrame({"indicator_id": [str(indicator_id)], "aggregation": [agg]})
+    regions = cells[["unit_code", "population"]].drop_duplicates("unit_code")
+    cells = cells.drop(columns=["population"])
+    # One rule for the country's value (sac.metrics.progress): a sum with a region missing is no value.
+    fact = national_series(cells, passport, regions, key="period")
+    plan = national_series(cells.assign(value=cells["plan"]), passport, regions, key="period")
+    out = plan[["period", "value", "n_units"]].rename(columns={"value": "plan", "n_units": "n_plan"}).merge(
+        fact[["period", "value", "n_units", "complete"]].rename(columns={"value": "fact", "n_units": "n_fact"}),
+        on="period", how="outer")
+    periods = store.df("SELECT code AS period, kind AS period_kind, year, start_date, end_date FROM periods "
+                       "WHERE code IN (SELECT DISTINCT period FROM v_indicator_cells WHERE indicator_id = ?)",
+                       [str(indicator_id)])
+    out = periods.merge(out, on="period").sort_values(["start_date", "end_date"]).reset_index(drop=True)
+    return out[columns]
 
 
 def indicator_progress(store, indicator_id: str, region: str | None = None) -> pd.DataFrame:
