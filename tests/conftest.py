@@ -40,3 +40,24 @@ def app_env(demo_db_path, monkeypatch):
     monkeypatch.setenv("SAC_DB_PATH", str(demo_db_path))
     monkeypatch.chdir(ROOT)
     return os.environ
+
+
+# DuckDB 2.0's Python binding (nanobind) prints a page of "leaked instance" lines when the interpreter
+# finalises with connections still referenced (Streamlit's cache_resource in AppTest keeps one). They come
+# after pytest's summary and bury it. Nothing is leaked on disk; we end the process as soon as pytest is done.
+_exit_status: int | None = None
+
+
+def pytest_sessionfinish(session, exitstatus):
+    global _exit_status
+    _exit_status = int(exitstatus)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_unconfigure(config):
+    if _exit_status is not None and not hasattr(config, "workerinput"):
+        import sys
+
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_exit_status)
