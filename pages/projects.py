@@ -11,21 +11,17 @@ import pandas as pd
 import streamlit as st
 
 from sac import charts
-from sac.auth.permissions import allowed_units, can_open
-from sac.ui import auth, cache, guard, lang, widgets
+from sac.auth.permissions import allowed_units
+from sac.ui import cache, guard, lang, widgets
 from sac.ui.lang import tr
 from sac.views import projects as v
 
-guard.page("pages/projects.py")
+user = guard.page("pages/projects.py")
 
 L = lang.lang()
 NAME = lang.name_col()
 SUFFIX = NAME.removeprefix("name")  # "_en" / "_ru" / "_kk"
 today = dt.date.today()
-user = auth.current_user()
-if not can_open(user, "pages/projects.py"):  # a typed URL must not bypass the navigation's role check
-    st.error(tr("projects.not_allowed"), icon=":material/lock:")
-    st.stop()
 units = allowed_units(user, cache.store()) if user is not None and user.role == "project_office" else None
 units_key = tuple(sorted(units)) if units is not None else None
 
