@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
-from streamlit.testing.v1 import AppTest
-from test_pages import ADMIN, ROOT
+from test_pages import open_directly as open_page
 
 from sac.auth import User
 from sac.views import budget as views
@@ -13,15 +12,6 @@ from sac.views import budget as views
 PAGE = "pages/budget.py"
 
 
-def open_page(path: str, lang: str = "en", user: User = ADMIN, params: dict | None = None) -> AppTest:
-    """Open ``path`` directly (not after the default page), signed in as ``user``, with URL ``params``."""
-    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
-    at.session_state["sac_user"] = user
-    at.session_state["sac_lang"] = lang
-    for k, v in (params or {}).items():
-        at.query_params[k] = v
-    at.switch_page(path)
-    return at.run()
 
 
 def _table(at, column: str) -> pd.DataFrame:

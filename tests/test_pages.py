@@ -29,6 +29,17 @@ def open_page(path: str, lang: str = "en", user: User = ADMIN, params: dict | No
     return at
 
 
+def open_directly(path: str, lang: str = "en", user: User = ADMIN, params: dict | None = None) -> AppTest:
+    """Open ``path`` directly (not after the default page), signed in as ``user``, with URL ``params``."""
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=60)
+    at.session_state["sac_user"] = user
+    at.session_state["sac_lang"] = lang
+    for k, v in (params or {}).items():
+        at.query_params[k] = v
+    at.switch_page(path)
+    return at.run()
+
+
 def test_every_page_file_is_registered_and_every_registered_page_exists():
     on_disk = {f"pages/{p.name}" for p in (ROOT / "pages").glob("*.py")}
     registered = {p.path for p in PAGES} | {"pages/account.py"}

@@ -102,7 +102,11 @@ def by_responsible_body(df: pd.DataFrame) -> pd.DataFrame:
 def summary(store, *, today=None, region: str | None = None) -> dict:
     """Headline figures: ``total``, ``on_control``, ``overdue``, ``max_days_overdue``,
     ``on_time_share`` (all bodies), ``escalated_open`` (escalated and still on control)."""
-    df = load_instructions(store, today=today, region=region)
+    return summarise(load_instructions(store, today=today, region=region))
+
+
+def summarise(df: pd.DataFrame) -> dict:
+    """The headline figures of :func:`summary` over instructions already loaded (any subset of them)."""
     judged = df["done_on_time"].notna().sum()
     return {
         "total": int(len(df)),

@@ -131,15 +131,7 @@ def instructions_summary(store, today: _dt.date, units=None) -> dict:
         return _instructions.summary(store, today=today)
     df = _instructions.load_instructions(store, today=today)
     df = df[df["region_kato"].astype("string").isin([str(u) for u in units]).fillna(False).astype(bool)]
-    judged = df["done_on_time"].notna().sum()
-    return {
-        "total": int(len(df)),
-        "on_control": int((df["status"] == "on_control").sum()),
-        "overdue": int(df["overdue"].sum()),
-        "max_days_overdue": float(df["days_overdue"].max()) if df["overdue"].any() else float("nan"),
-        "on_time_share": float(df["done_on_time"].astype("boolean").sum() / judged) if judged else float("nan"),
-        "escalated_open": int((df["escalated"].astype(bool) & (df["status"] == "on_control")).sum()),
-    }
+    return _instructions.summarise(df)
 
 
 def instruction_detail(store, instruction_id: str, today: _dt.date) -> pd.DataFrame:
