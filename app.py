@@ -30,6 +30,12 @@ def _navigation():
     if user is None:
         return st.navigation([st.Page(auth.sign_in_page, title=lang.tr("auth.sign_in"), icon=":material/login:",
                                       url_path="sign-in")])
+    if auth.must_change_password(user):
+        # A generated or reset password is used once: until it is changed, only the account page opens.
+        nav = st.navigation([st.Page("pages/account.py", title=lang.tr("nav.account"), icon=":material/person:")])
+        with st.sidebar:
+            auth.sidebar_account(user)
+        return nav
     sections: dict[str, list] = {}
     for spec in pages_for(user.role):
         sections.setdefault(lang.tr(spec.section), []).append(

@@ -212,3 +212,22 @@ def test_audit_page_lists_and_filters_the_log(db):
     assert at.dataframe[0].value[["actor", "action"]].to_dict("records") == [{"actor": "office", "action": "sign_in"}]
     assert [b.label for b in at.get("download_button")] == ["Download CSV", "Download Excel"]
     assert isinstance(log["occurred_at"].iloc[0], pd.Timestamp)
+
+
+def test_a_reset_password_must_be_changed_before_any_other_page_opens(db):
+    with Store(db) as s:
+        acc.reset_password(s, "admin", "office", "temporary-pass")
+    at = page("app.py", OFFICE)
+    assert [t.value for t in at.title] == ["My account"]          # not the situation room
+    assert any("change" in w.value.lower() for w in at.warning)
+    with pytest.raises(ValueError, match="Known pages: .*account.py'\\]"):
+        at.switch_page("pages/situation_room.py")                 # the navigation holds the account page only
+    fields = {t.label: t for t in at.text_input}
+    fields["Current password"].input("temporary-pass")
+    fields["New password"].input("my-own-secret")
+    fields["Repeat the new password"].input("my-own-secret")
+    at = next(b for b in at.button if b.label == "Change password").click().run()
+    assert [s.value for s in at.success] == ["Password changed."]
+    at.run()
+    at.switch_page("pages/situation_room.py").run()
+    assert [t.value for t in at.title] == ["Situation room"]      # the whole app opens now

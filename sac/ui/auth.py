@@ -99,6 +99,12 @@ def current_user() -> User | None:
     return None
 
 
+def must_change_password(user: User | None) -> bool:
+    """A built-in account whose password was generated or reset and not yet changed by its owner."""
+    return (user is not None and not user.is_public and user.source == "builtin"
+            and acc.must_change_password(cache.store(), user.username))
+
+
 def remember_language(user: User | None, code: str) -> None:
     """Store the chosen language on the account (and on the session's user)."""
     if user is None or user.is_public or code not in LANGUAGES:
