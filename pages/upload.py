@@ -99,10 +99,10 @@ if up is not None:
             force = st.checkbox(tr("upload.force"), key=f"upload_force_{nonce}")
         if len(rep.warnings) and rep.duplicate_of is None:
             st.warning(tr("upload.has_warnings", n=len(rep.warnings)), icon=":material/warning:")
-        b1, b2, _ = st.columns([1, 1, 4])
-        commit = b1.button(tr("upload.commit"), type="primary", key="upload_commit",
+        buttons = st.container(horizontal=True, gap="small")
+        commit = buttons.button(tr("upload.commit"), type="primary", key="upload_commit",
                            disabled=rep.duplicate_of is not None and not force)
-        cancel = b2.button(tr("upload.cancel"), key="upload_cancel")
+        cancel = buttons.button(tr("upload.cancel"), key="upload_cancel")
         if cancel:
             st.session_state["upload_nonce"] = nonce + 1
             st.session_state.pop("upload_dry_key", None)

@@ -109,17 +109,26 @@ def test_analyst_journey(server, tmp_path):
         after = table_rows(page)
         assert after and after != before, "changing the period did not change the rating table"
 
-        # Upload: a small CSV with Russian headers goes through the dry run and shows its summary.
+        # Upload: a CSV as an office writes it (Russian headers, a region's Russian name, "3 кв." period,
+        # decimal comma) goes through the dry run, shows its summary, and is saved as a batch.
         csv = tmp_path / "facts.csv"
-        csv.write_text("Показатель;Регион;Период;План;Факт\nKNI-01;г. Алматы;2026-Q4;5,0;\n", encoding="utf-8")
+        csv.write_text("Показатель;Регион;Период;План;Факт\nUNEMP;г. Алматы;3 кв. 2030;4,5;\n", encoding="utf-8")
         open_from_sidebar(page, t("nav.upload", "en"))
         page.locator("input[type='file']").set_input_files(str(csv))
-        wait_idle(page)
-        page.wait_for_timeout(1000)
+        page.get_by_role("button", name=t("upload.commit", "en")).wait_for()
         wait_idle(page)
         screenshot(page, "en-upload-summary")
-        text = page.locator("[data-testid='stMain']").inner_text()
-        assert re.search(r"insert|update|unchanged|reject", text, re.I), "no dry-run summary after the upload"
+        metrics = page.locator("[data-testid='stMetric']")
+        summary = dict(zip(metrics.locator("[data-testid='stMetricLabel']").all_inner_texts(),
+                           metrics.locator("[data-testid='stMetricValue']").all_inner_texts(), strict=True))
+        assert summary[t("upload.count_inserted", "en")] == "1"
+        assert summary[t("upload.count_rejected", "en")] == "0"
+        page.get_by_role("button", name=t("upload.commit", "en")).click()
+        wait_idle(page)
+        saved = page.locator("[data-testid='stAlert']").filter(has_text="Saved as batch")
+        saved.wait_for()
+        assert "new rows 1" in saved.inner_text()
+        screenshot(page, "en-upload-saved")
 
 
 def test_screenshots_of_every_page(server):

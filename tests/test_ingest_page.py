@@ -63,7 +63,7 @@ def test_upload_dry_run_commit_and_rollback(db):
     at.button(key="upload_commit").click()
     at.run()
     assert not at.exception
-    assert "Saved as batch 1: 1 new rows" in at.success[0].value
+    assert "Saved as batch 1: new rows 1" in at.success[0].value
     assert stored(db) == [("75", "2024-Q3", 4.8, 4.9)]
     history = at.dataframe[0].value
     assert history["Batch"].tolist() == [1] and history["Status"].tolist() == ["Saved"]
