@@ -15,12 +15,20 @@ TODAY = dt.date(2026, 11, 23)
 @pytest.fixture(scope="session")
 def demo_db_path(tmp_path_factory) -> Path:
     """A demo database file built once; tests must not write to it (copy it with `writable_demo_db`)."""
+    from sac.auth import accounts
     from sac.demo import build_demo
     from sac.store import Store
 
     path = tmp_path_factory.mktemp("demo") / "sac.duckdb"
     with Store(path) as s:
         build_demo(s, today=TODAY)
+        # As `python -m sac demo` does: the demo accounts exist (so the app creates no first admin whose
+        # generated password would have to be changed before any page opens).
+        rounds, accounts.BCRYPT_ROUNDS = accounts.BCRYPT_ROUNDS, 4
+        try:
+            accounts.ensure_demo_accounts(s)
+        finally:
+            accounts.BCRYPT_ROUNDS = rounds
     return path
 
 
