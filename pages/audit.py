@@ -7,12 +7,11 @@ import streamlit as st
 from sac import audit
 from sac.auth import PermissionDenied, queries
 from sac.auth.permissions import require
-from sac.ui import auth, cache, guard, widgets
+from sac.ui import cache, guard, widgets
 from sac.ui.lang import tr
 
-guard.page("pages/audit.py")
+user = guard.page("pages/audit.py")
 
-user = auth.current_user()
 st.title(tr("auth.audit_title"))
 try:
     require(user, "view_audit")

@@ -10,16 +10,15 @@ import streamlit as st
 from sac import charts
 from sac.auth.permissions import allowed_units, restrict_frame
 from sac.methodology import current
-from sac.ui import auth, cache, guard, lang, widgets
+from sac.ui import cache, guard, lang, widgets
 from sac.views import budget as v
 
-guard.page("pages/budget.py")
+user = guard.page("pages/budget.py")
 
 L = lang.lang()
 NAME = lang.name_col()
 tr = lang.tr
 MLN = tr("budget.unit_mln")
-user = auth.current_user()
 
 st.title(tr("budget.title"))
 st.caption(tr("budget.intro"))

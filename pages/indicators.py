@@ -9,16 +9,15 @@ import streamlit as st
 from sac import charts
 from sac.auth.permissions import allowed_units, restrict_frame
 from sac.metrics import goalmap
-from sac.ui import auth, cache, guard, lang, widgets
+from sac.ui import cache, guard, lang, widgets
 from sac.views import indicators as v
 from sac.views import labels
 
-guard.page("pages/indicators.py")
+user = guard.page("pages/indicators.py")
 
 L = lang.lang()
 NAME = lang.name_col()
 tr = lang.tr
-user = auth.current_user()
 
 st.title(tr("indicators.title"))
 st.caption(tr("indicators.intro"))

@@ -6,9 +6,9 @@ import streamlit as st
 
 from sac import methodology
 from sac.auth import permissions
-from sac.ui import auth, cache, guard, lang, widgets
+from sac.ui import cache, guard, lang, widgets
 
-guard.page("pages/methodology.py")
+user = guard.page("pages/methodology.py")
 
 st.title(lang.tr("methodology.title"))
 st.caption(lang.tr("methodology.intro"))
@@ -37,7 +37,6 @@ st.dataframe(table, hide_index=True, width="stretch",
              column_config={lang.tr("methodology.col_created"): st.column_config.DatetimeColumn(format="DD.MM.YYYY HH:mm")})
 widgets.download_table(table, "methodology-versions", key="mv")
 
-user = auth.current_user()
 if permissions.can(user, "change_methodology"):
     with st.expander(lang.tr("methodology.change"), icon=":material/edit:"):
         st.caption(lang.tr("methodology.change_help"))

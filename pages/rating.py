@@ -11,11 +11,11 @@ import streamlit as st
 from sac import charts
 from sac.auth.permissions import can_open, restrict_frame
 from sac.methodology import current
-from sac.ui import auth, cache, guard, lang, widgets
+from sac.ui import cache, guard, lang, widgets
 from sac.ui.lang import tr
 from sac.views import rating as views
 
-guard.page("pages/rating.py")
+user = guard.page("pages/rating.py")
 
 REGION_PAGE = "pages/region.py"
 
@@ -61,7 +61,6 @@ version = int(table["methodology_version"].iloc[0])
 widgets.methodology_badge(version)
 st.caption(tr(f"rating.kind_note_{kind}"))
 
-user = auth.current_user()
 shown = table
 if user is not None and user.role == "project_office":
     shown = restrict_frame(table, user, "unit_code", store=cache.store())

@@ -11,20 +11,19 @@ import streamlit as st
 from sac import charts
 from sac.auth.permissions import allowed_units, can_open
 from sac.metrics import projects as projects_metrics
-from sac.ui import auth, cache, guard, lang, widgets
+from sac.ui import cache, guard, lang, widgets
 from sac.ui.lang import tr
 from sac.views import labels
 from sac.views import rating as rating_views
 from sac.views import region as views
 
-guard.page("pages/region.py")
+user = guard.page("pages/region.py")
 
 code = lang.lang()
 name_col = lang.name_col()
 st.title(tr("region.title"))
 
 regions = cache.call(views.regions)
-user = auth.current_user()
 allowed = allowed_units(user, cache.store()) if user is not None and user.role == "project_office" else None
 if allowed is not None:
     regions = regions[regions["kato"].isin(sorted(allowed))]

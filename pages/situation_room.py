@@ -13,12 +13,12 @@ import streamlit as st
 
 from sac.auth.permissions import allowed_units, can, can_open, restrict_frame
 from sac.metrics import exceptions as exc_metrics
-from sac.ui import auth, cache, guard, lang, widgets
+from sac.ui import cache, guard, lang, widgets
 from sac.ui.lang import tr
 from sac.views import rating as rating_views
 from sac.views import situation as views
 
-guard.page("pages/situation_room.py")
+user = guard.page("pages/situation_room.py")
 
 HERE = "pages/situation_room.py"
 ROOT = Path(__file__).resolve().parent.parent
@@ -29,7 +29,6 @@ st.title(tr("situation.title"))
 st.caption(tr("situation.intro"))
 name_col = lang.name_col()
 today = dt.date.today()
-user = auth.current_user()
 units = allowed_units(user, cache.store()) if user is not None and user.role == "project_office" else None
 units_key = tuple(sorted(units)) if units is not None else None
 if units is not None:

@@ -10,12 +10,11 @@ from sac import ingest
 from sac.auth import PermissionDenied
 from sac.auth.permissions import allowed_units, can, require
 from sac.ingest import readers
-from sac.ui import auth, cache, guard, widgets
+from sac.ui import cache, guard, widgets
 from sac.ui.lang import lang, tr
 
-guard.page("pages/upload.py")
+user = guard.page("pages/upload.py")
 
-user = auth.current_user()
 st.title(tr("upload.title"))
 try:
     require(user, "upload")

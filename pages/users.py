@@ -9,9 +9,8 @@ from sac.i18n import LANGUAGE_NAMES, LANGUAGES
 from sac.ui import auth, cache, guard
 from sac.ui.lang import lang, tr
 
-guard.page("pages/users.py")
+user = guard.page("pages/users.py")
 
-user = auth.current_user()
 st.title(tr("auth.users_title"))
 try:
     require(user, "manage_users")
