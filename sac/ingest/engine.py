@@ -46,6 +46,7 @@ import pandas as pd
 from sac import audit
 from sac.ingest import parse, readers
 from sac.ingest.specs import KINDS, NAME_FALLBACK, Field, Kind
+from sac.sql import ident, literal
 
 PROBLEM_LIMIT = 10_000
 OUTLIER_Z = 3.5          # METHODOLOGY.md §8: modified z-score of a fact against the unit's own history
@@ -83,6 +84,12 @@ MESSAGES = {
     "no_sheet": "no such sheet: {value}",
     "unreadable": "the file could not be read: {value}",
     "empty": "the file has no data rows",
+    "limit": "over a limit: {value}",
+    "encoding": "the file's text: {value}",
+    "too_long": "{column!r}: a cell of {value} characters; the limit is 32 767 (Excel's own)",
+    "control_char": "{column!r}: {value!r} holds a NUL or another control character",
+    "not_finite": "{column!r}: {value!r} is not a finite number",
+    "date_out_of_range": "{column!r}: {value!r} is outside the years 1900-2100",
 }
 
 
@@ -152,14 +159,6 @@ def _table_columns(cur, table: str) -> list[str]:
 def _first(rows: list):
     """The first row or None (DuckDB 2 wants results fetched to the end before the next statement)."""
     return rows[0] if rows else None
-
-
-def _q(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _lit(text: str | None) -> str:
-    return "NULL" if text is None else "'" + str(text).replace("'", "''") + "'"
 
 
 # -- header matching -------------------------------------------------------------
@@ -349,6 +348,10 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
     except readers.FileProblem as e:
         file_problem(e.code, value=str(e))
         return finish(False, [])
+    except (duckdb.Error, ValueError, OSError, EOFError, LookupError, MemoryError) as e:
+        # a damaged file that a library chokes on: the user gets why, never a traceback with server paths
+        file_problem("unreadable", value=f"{fmt.upper()}: {readers.clean_error(e)}")
+        return finish(False, [])
     rep.sheet, rep.header_row = raw.sheet, raw.header_row
     found, issues = match_headers(spec, raw.headers)
     for code, h in issues:
@@ -407,15 +410,15 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
         if f.name not in found:
             continue
         c = f"c{found[f.name]}"
-        raw_col, val = _q(f.name + "__raw"), _q(f.name)
+        raw_col, val = ident(f.name + "__raw"), ident(f.name)
         if f.name in mapped:
             mname = f"{raw_name}_m_{f.name}"
             extras = _mapping(cur, f, raw_name, c, mname, units)
-            s1.append(f"r.{c} AS {_q(f.name + '__cell')}")
-            joins.append(f"LEFT JOIN {mname} ON {mname}.raw = s1.{_q(f.name + '__cell')}")
+            s1.append(f"r.{c} AS {ident(f.name + '__cell')}")
+            joins.append(f"LEFT JOIN {mname} ON {mname}.raw = s1.{ident(f.name + '__cell')}")
             s2 += [f"{mname}.t AS {raw_col}", f"{mname}.val AS {val}",
-                   *(f"{mname}.{x} AS {_q(f.name + '__' + x)}" for x in extras)]
-            s3 += [raw_col, val, *(_q(f.name + "__" + x) for x in extras)]
+                   *(f"{mname}.{x} AS {ident(f.name + '__' + x)}" for x in extras)]
+            s3 += [raw_col, val, *(ident(f.name + "__" + x) for x in extras)]
             continue
         s1.append(f"{_trimmed('r.' + c)} AS {raw_col}")
         s2.append(f"s1.{raw_col}")
@@ -428,7 +431,7 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
             s3.append(f"{num} AS {val}")
         elif f.type == "text":
             if f.default is not None and f.name in spec.key:
-                s2.append(f"coalesce(s1.{raw_col}, {_lit(f.default)}) AS {val}")
+                s2.append(f"coalesce(s1.{raw_col}, {literal(f.default)}) AS {val}")
             else:
                 s2.append(f"s1.{raw_col} AS {val}")
             s3.append(val)
@@ -440,8 +443,8 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
         targets = [fallback[0]] + ([*fallback[1]] if spec.kind == "indicators" else [])
         for t in targets:
             order = [t] + [n for n in names if n != t]
-            expr = f"coalesce({', '.join(_q(n) for n in order if n in found)})"
-            s3 = [o for o in s3 if o != _q(t)] + [f"{expr} AS {_q(t)}"]
+            expr = f"coalesce({', '.join(ident(n) for n in order if n in found)})"
+            s3 = [o for o in s3 if o != ident(t)] + [f"{expr} AS {ident(t)}"]
             if t not in present:
                 present.append(t)
     # -- problems --------------------------------------------------------------------
@@ -450,8 +453,8 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
     checks: list[tuple[str, str]] = []
 
     def check(code: str, col: str, where: str, value: str | None = None, severity: str = "error") -> None:
-        value = value or _q(col + "__raw")
-        checks.append((f"({where})", f"SELECT _row AS row, {_lit(header.get(col, col))} AS column, "
+        value = value or ident(col + "__raw")
+        checks.append((f"({where})", f"SELECT _row AS row, {literal(header.get(col, col))} AS column, "
                        f"CAST({value} AS VARCHAR) AS value, '{severity}' AS severity, '{code}' AS code"))
 
     unreadable = {"number": "unreadable_number", "amount": "unreadable_number", "share": "unreadable_number",
@@ -461,13 +464,21 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
     for f in spec.fields:
         if f.name not in found:
             continue
-        v, r = _q(f.name), _q(f.name + "__raw")
+        v, r = ident(f.name), ident(f.name + "__raw")
         if f.required:
             check("missing_value", f.name, f"{r} IS NULL")
         if f.type in unreadable:
             check(unreadable[f.type], f.name, f"{r} IS NOT NULL AND {v} IS NULL")
+        if f.type in ("number", "amount", "share", "int"):  # '1e309' parses to infinity: not a value anyone meant
+            check("not_finite", f.name, f"{v} IS NOT NULL AND NOT isfinite({v})")
         if f.type == "int":
-            check("unreadable_int", f.name, f"{v} IS NOT NULL AND {v} <> round({v})")
+            check("unreadable_int", f.name, f"{v} IS NOT NULL AND isfinite({v}) AND {v} <> round({v})")
+        if f.type == "date":
+            check("date_out_of_range", f.name, f"{v} < DATE '1900-01-01' OR {v} > DATE '2100-12-31'")
+        if f.type == "text":
+            check("too_long", f.name, f"length({r}) > {readers.Limits().max_cell_chars}", value=f"length({r})")
+            check("control_char", f.name, f"regexp_matches({r}, '[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]')",
+                  value=f"regexp_replace({r}, '[\\x00-\\x1f]', '?', 'g')")
         if f.type == "amount":
             check("negative_amount", f.name, f"{v} < 0")
         if f.type == "share":
@@ -478,13 +489,13 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
             check("out_of_range", f.name, f"{v} > {f.hi}")
         if f.ref:  # the mapping looked each distinct value up (see _mapping)
             check("unknown_indicator" if f.ref == "indicators" else "unknown_reference", f.name,
-                  f"{v} IS NOT NULL AND NOT {_q(f.name + '__known')}")
+                  f"{v} IS NOT NULL AND NOT {ident(f.name + '__known')}")
         if f.type == "period":
-            check("unknown_period", f.name, f"{v} IS NOT NULL AND NOT {_q(f.name + '__known')}")
+            check("unknown_period", f.name, f"{v} IS NOT NULL AND NOT {ident(f.name + '__known')}")
         if f.type in ("unit", "region") and allowed_units is not None:
             region_of = units[2]
             ok_codes = sorted(c for c, rk in region_of.items() if c in allowed_units or rk in allowed_units)
-            in_list = ", ".join(_lit(c) for c in ok_codes) or "NULL"
+            in_list = ", ".join(literal(c) for c in ok_codes) or "NULL"
             check("unit_not_allowed", f.name, f"{v} IS NOT NULL AND {v} NOT IN ({in_list})"
                   if f.required else f"{v} IS NULL OR {v} NOT IN ({in_list})")
     if spec.kind == "contributions":
@@ -492,9 +503,9 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
               "project_id IS NOT NULL AND project_id NOT IN (SELECT project_id FROM projects)")
     if spec.one_of:
         cols = [c for c in spec.one_of if c in found]
-        check("missing_value", cols[0], " AND ".join(f"{_q(c + '__raw')} IS NULL" for c in cols))
+        check("missing_value", cols[0], " AND ".join(f"{ident(c + '__raw')} IS NULL" for c in cols))
     if fallback:
-        check("missing_value", fallback[0], f"{_q(fallback[0])} IS NULL", value="NULL")
+        check("missing_value", fallback[0], f"{ident(fallback[0])} IS NULL", value="NULL")
     if spec.kind == "indicator_values":
         # the indicator's periodicity and the period's kind come from the two mappings
         check("period_mismatch", "period",
@@ -524,20 +535,20 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
     # A key twice in the file: the keys that repeat are found by a count per key (no row numbers
     # carried through a million groups); only their rows are then listed.
     key_cols = [k for k in spec.key if k in present]
-    key_list = ", ".join(_q(k) for k in key_cols)
+    key_list = ", ".join(ident(k) for k in key_cols)
     selects.append(
-        f"SELECT d._row AS row, {_lit(header.get(key_cols[0], key_cols[0]))} AS column, "
+        f"SELECT d._row AS row, {literal(header.get(key_cols[0], key_cols[0]))} AS column, "
         f"'rows ' || string_agg(d._row::VARCHAR, ', ' ORDER BY d._row) OVER (PARTITION BY {key_list}) AS value, "
-        f"'error' AS severity, 'duplicate_key' AS code FROM (SELECT s._row, {', '.join(f's.{_q(k)}' for k in key_cols)} "
+        f"'error' AS severity, 'duplicate_key' AS code FROM (SELECT s._row, {', '.join(f's.{ident(k)}' for k in key_cols)} "
         f"FROM {stage} s SEMI JOIN (SELECT {key_list} FROM {stage} "
-        f"WHERE {' AND '.join(f'{_q(k)} IS NOT NULL' for k in key_cols)} GROUP BY ALL HAVING count(*) > 1) k "
-        f"ON {' AND '.join(f's.{_q(k)} = k.{_q(k)}' for k in key_cols)}) d")
+        f"WHERE {' AND '.join(f'{ident(k)} IS NOT NULL' for k in key_cols)} GROUP BY ALL HAVING count(*) > 1) k "
+        f"ON {' AND '.join(f's.{ident(k)} = k.{ident(k)}' for k in key_cols)}) d")
     if spec.kind == "indicator_values" and "fact" in found and cur.execute(
             "SELECT count(*) FROM (SELECT 1 FROM indicator_values WHERE fact IS NOT NULL LIMIT 1)").fetchall()[0][0]:
         # METHODOLOGY.md §8: a fact far from the same unit's own stored history is flagged, not dropped.
         # (Skipped when nothing is stored yet: there is no history to compare with.)
         selects.append(
-            f"SELECT s._row AS row, {_lit(header['fact'])} AS column, s.fact__raw AS value, 'warning' AS severity, "
+            f"SELECT s._row AS row, {literal(header['fact'])} AS column, s.fact__raw AS value, 'warning' AS severity, "
             f"'outlier' AS code FROM {stage} s JOIN ("
             f"  SELECT indicator_id, unit_code, median(fact) AS med, count(*) AS n FROM indicator_values "
             f"  WHERE fact IS NOT NULL AND (indicator_id, unit_code) IN "
@@ -557,15 +568,15 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
     # -- diff against the store ----------------------------------------------------------
     table_cols = _table_columns(cur, spec.table)
     values = [c for c in present if c not in spec.key and c in table_cols]
-    on = " AND ".join(f"t.{_q(k)} = " + (f"s.{_q(k)}" if k in present else _lit(spec.field(k).default))
+    on = " AND ".join(f"t.{ident(k)} = " + (f"s.{ident(k)}" if k in present else literal(spec.field(k).default))
                       for k in spec.key)
-    same = " AND ".join(f"t.{_q(c)} IS NOT DISTINCT FROM s.{_q(c)}" for c in values) or "TRUE"
+    same = " AND ".join(f"t.{ident(c)} IS NOT DISTINCT FROM s.{ident(c)}" for c in values) or "TRUE"
     diff = f"{raw_name}_diff"
-    key_sel = ", ".join(f"s.{_q(k)}" if k in present else f"{_lit(spec.field(k).default)} AS {_q(k)}"
+    key_sel = ", ".join(f"s.{ident(k)}" if k in present else f"{literal(spec.field(k).default)} AS {ident(k)}"
                         for k in spec.key)
     ok_rows = (f"(SELECT * FROM {stage} WHERE _row NOT IN "
                f"(SELECT row FROM {errors_tbl} WHERE severity = 'error' AND row IS NOT NULL))") if n_err_rows else stage
-    diff_sql = (f"SELECT {key_sel}{''.join(f', s.{_q(c)}' for c in values)}, CASE WHEN t.{_q(spec.key[0])} IS NULL "
+    diff_sql = (f"SELECT {key_sel}{''.join(f', s.{ident(c)}' for c in values)}, CASE WHEN t.{ident(spec.key[0])} IS NULL "
                 f"THEN 'insert' WHEN {same} THEN 'unchanged' ELSE 'update' END AS _op "
                 f"FROM {ok_rows} s LEFT JOIN {spec.table} t ON {on}")
     counts = ("SELECT count(*) FILTER (_op = 'insert'), count(*) FILTER (_op = 'update'), "
@@ -586,18 +597,18 @@ def _drop_raw(cur, raw_name: str) -> None:
     """Drop the reader's cells (a view over ``<raw_name>_src`` for CSV, a table otherwise)."""
     is_view = cur.execute("SELECT count(*) FROM duckdb_views() WHERE temporary AND view_name = ?",
                           [raw_name]).fetchall()[0][0]
-    cur.execute(f"DROP {'VIEW' if is_view else 'TABLE'} IF EXISTS temp.{_q(raw_name)}")
-    cur.execute(f"DROP TABLE IF EXISTS temp.{_q(raw_name + '_src')}")
+    cur.execute(f"DROP {'VIEW' if is_view else 'TABLE'} IF EXISTS temp.{ident(raw_name)}")
+    cur.execute(f"DROP TABLE IF EXISTS temp.{ident(raw_name + '_src')}")
 
 
 def _drop_temp(cur, raw_name: str) -> None:
     """Drop this import's temporary views and tables (a closed cursor drops them too)."""
     for (name,) in cur.execute("SELECT view_name FROM duckdb_views() WHERE temporary AND view_name LIKE ?",
                                [raw_name + "%"]).fetchall():
-        cur.execute(f"DROP VIEW IF EXISTS temp.{_q(name)}")
+        cur.execute(f"DROP VIEW IF EXISTS temp.{ident(name)}")
     for (name,) in cur.execute("SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE ?",
                                [raw_name + "%"]).fetchall():
-        cur.execute(f"DROP TABLE IF EXISTS temp.{_q(name)}")
+        cur.execute(f"DROP TABLE IF EXISTS temp.{ident(name)}")
 
 
 def _write(cur, prep: _Prepared, user: str) -> int:
@@ -610,8 +621,8 @@ def _write(cur, prep: _Prepared, user: str) -> int:
         [spec.kind, rep.file_name, rep.sha256, user, rep.inserted, rep.updated, rep.unchanged, rep.rejected,
          rep.sheet, len(rep.warnings), rep.totals]).fetchall()[0][0]
     hist = f"hist_{spec.table}"
-    on = " AND ".join(f"t.{_q(k)} = d.{_q(k)}" for k in spec.key)
-    keys = ", ".join(_q(k) for k in spec.key)
+    on = " AND ".join(f"t.{ident(k)} = d.{ident(k)}" for k in spec.key)
+    keys = ", ".join(ident(k) for k in spec.key)
     cur.execute(f"INSERT INTO {hist} SELECT t.*, {bid}, 'update' FROM {spec.table} t JOIN {diff} d ON {on} "
                 "WHERE d._op = 'update'")
     values = prep.present
@@ -619,15 +630,15 @@ def _write(cur, prep: _Prepared, user: str) -> int:
     if not has_batch:  # tables with batch_id know their inserted rows by it (see rollback): no copy of a million keys
         cur.execute(f"INSERT INTO {hist} ({keys}, hist_batch_id, hist_op) SELECT {keys}, {bid}, 'insert' FROM {diff} "
                     "WHERE _op = 'insert'")
-    sets = [f"{_q(c)} = d.{_q(c)}" for c in values] + ([f"batch_id = {bid}"] if has_batch else [])
+    sets = [f"{ident(c)} = d.{ident(c)}" for c in values] + ([f"batch_id = {bid}"] if has_batch else [])
     if sets:
         cur.execute(f"UPDATE {spec.table} t SET {', '.join(sets)} FROM {diff} d WHERE {on} AND d._op = 'update'")
     cols = [*spec.key, *values]
-    sel = [f"{_q(c)}" for c in cols]
+    sel = [f"{ident(c)}" for c in cols]
     for f in spec.fields:  # NOT NULL columns with a default the file does not supply
         if f.name not in cols and f.default is not None and f.name in table_cols:
             cols.append(f.name)
-            sel.append(_lit(f.default) if not isinstance(f.default, bool | int | float) else str(f.default).upper()
+            sel.append(literal(f.default) if not isinstance(f.default, bool | int | float) else str(f.default).upper()
                        if isinstance(f.default, bool) else str(f.default))
     if has_batch:
         cols.append("batch_id")
@@ -637,7 +648,7 @@ def _write(cur, prep: _Prepared, user: str) -> int:
     # SESSION scope: this cursor's client context only (the setting is GLOBAL by default: a plain SET would
     # change it for every reader of the store). Reset on success; on failure the cursor is discarded.
     cur.execute("SET SESSION preserve_insertion_order = false")
-    cur.execute(f"INSERT INTO {spec.table} ({', '.join(_q(c) for c in cols)}) SELECT {', '.join(sel)} "
+    cur.execute(f"INSERT INTO {spec.table} ({', '.join(ident(c) for c in cols)}) SELECT {', '.join(sel)} "
                 f"FROM {diff} WHERE _op = 'insert'")
     cur.execute("RESET SESSION preserve_insertion_order")
     audit.record(cur, user, "upload", target=str(bid), details={
@@ -731,7 +742,7 @@ def blocking_batches(cur, batch_id: int) -> list[int]:
         sql = (f"SELECT DISTINCT h.hist_batch_id FROM {hist} h JOIN upload_batches b ON b.batch_id = h.hist_batch_id "
                f"WHERE h.batch_id = ? AND h.hist_batch_id > ? AND b.status = 'committed' ORDER BY 1")
     else:
-        on = " AND ".join(f"h2.{_q(k)} = h1.{_q(k)}" for k in spec.key)
+        on = " AND ".join(f"h2.{ident(k)} = h1.{ident(k)}" for k in spec.key)
         sql = (f"SELECT DISTINCT h2.hist_batch_id FROM {hist} h1 JOIN {hist} h2 ON {on} "
                f"JOIN upload_batches b ON b.batch_id = h2.hist_batch_id "
                f"WHERE h1.hist_batch_id = ? AND h2.hist_batch_id > ? AND b.status = 'committed' ORDER BY 1")
@@ -762,7 +773,7 @@ def rollback(store, batch_id: int, user: str = "anonymous") -> dict:
             raise RollbackRefused(f"batch {batch_id} cannot be rolled back: later {word} {names} changed the same rows "
                                   f"and {'is' if len(later) == 1 else 'are'} still committed; roll back {names} first")
         hist, table = f"hist_{spec.table}", spec.table
-        on = " AND ".join(f"t.{_q(k)} = h.{_q(k)}" for k in spec.key)
+        on = " AND ".join(f"t.{ident(k)} = h.{ident(k)}" for k in spec.key)
         cols = [c for c in _table_columns(cur, table) if c not in spec.key]
         if "batch_id" not in cols:  # passports: only rows with a history entry can be undone
             n_hist, n_rows = cur.execute(
@@ -774,7 +785,7 @@ def rollback(store, batch_id: int, user: str = "anonymous") -> dict:
         if "batch_id" in cols:
             # rows still carrying this batch's id and without a previous image are the rows it inserted
             # (later batches that overwrote them have been rolled back: blocking_batches saw to that)
-            on_i = " AND ".join(f"i.{_q(k)} = p.{_q(k)}" for k in spec.key)
+            on_i = " AND ".join(f"i.{ident(k)} = p.{ident(k)}" for k in spec.key)
             inserted = (f"(SELECT i.* FROM {table} i WHERE i.batch_id = {int(batch_id)} AND NOT EXISTS (SELECT 1 FROM "
                         f"{hist} p WHERE p.hist_batch_id = {int(batch_id)} AND p.hist_op = 'update' AND {on_i}))")
         else:
@@ -795,7 +806,7 @@ def rollback(store, batch_id: int, user: str = "anonymous") -> dict:
             raise RollbackRefused(f"batch {batch_id} cannot be rolled back: rows it added are used elsewhere "
                                   f"({e})") from e
         if cols:
-            cur.execute(f"UPDATE {table} t SET {', '.join(f'{_q(c)} = h.{_q(c)}' for c in cols)} "
+            cur.execute(f"UPDATE {table} t SET {', '.join(f'{ident(c)} = h.{ident(c)}' for c in cols)} "
                         f"FROM (SELECT * FROM {hist} WHERE hist_batch_id = {int(batch_id)} AND hist_op = 'update') h "
                         f"WHERE {on}")
         cur.execute("UPDATE upload_batches SET status = 'rolled_back', rolled_back_at = ?, rolled_back_by = ? "
