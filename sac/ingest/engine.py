@@ -146,6 +146,8 @@ class _Rejected(Exception):
         self.report = report
 
 
+KINDS_BY_TABLE = {k.table: k for k in KINDS.values()}
+
 _seq = itertools.count(1)
 _seq_lock = threading.Lock()
 
@@ -749,6 +751,33 @@ def blocking_batches(cur, batch_id: int) -> list[int]:
     return [r[0] for r in cur.execute(sql, [batch_id, batch_id]).fetchall()]
 
 
+# Stored rows that refer to another table's key, kept by this write path rather than a foreign key
+# (indicator_values lost its keys in migration 005; contributions never had them). Rolling back the batch
+# that added a key others still refer to would leave orphans: refused, naming who refers to it.
+DEPENDENTS: dict[str, tuple[tuple[str, str], ...]] = {
+    "indicators": (("indicator_values", "indicator_id"), ("project_contributions", "indicator_id"),
+                   ("budget_program_indicators", "indicator_id")),
+    "projects": (("project_contributions", "project_id"),),
+}
+
+
+def _dependents(cur, table: str, inserted: str) -> list[str]:
+    """'<table> holds rows of K1, K2 (batch 7)' for each dependent table with rows referring to the
+    keys of ``inserted`` (a subquery of the rows a batch added)."""
+    out = []
+    key = KINDS_BY_TABLE[table].key[0]
+    for dep, col in DEPENDENTS.get(table, ()):
+        has_batch = "batch_id" in _table_columns(cur, dep)
+        rows = cur.execute(
+            f"SELECT string_agg(DISTINCT CAST(d.{ident(col)} AS VARCHAR), ', ' ORDER BY CAST(d.{ident(col)} AS VARCHAR)), "
+            + ("string_agg(DISTINCT CAST(d.batch_id AS VARCHAR), ', ') " if has_batch else "NULL ")
+            + f"FROM {dep} d JOIN {inserted} h ON d.{ident(col)} = h.{ident(key)}").fetchall()
+        keys, bids = rows[0] if rows else (None, None)
+        if keys:
+            out.append(f"{dep} holds rows of {keys}" + (f" from batch {bids}: roll that back first" if bids else ""))
+    return out
+
+
 def rollback(store, batch_id: int, user: str = "anonymous") -> dict:
     """Restore exactly what was stored before ``batch_id``: previous values back, inserted rows removed.
 
@@ -791,13 +820,10 @@ def rollback(store, batch_id: int, user: str = "anonymous") -> dict:
         else:
             inserted = f"(SELECT * FROM {hist} WHERE hist_batch_id = {int(batch_id)} AND hist_op = 'insert')"
         deleted = cur.execute(f"SELECT count(*) FROM {inserted}").fetchall()[0][0]
-        if table == "indicators":  # indicator_values has no foreign key since migration 005: ask it
-            used = [r[0] for r in cur.execute(
-                f"SELECT DISTINCT v.indicator_id FROM indicator_values v JOIN {inserted} h USING (indicator_id) "
-                "ORDER BY 1 LIMIT 5").fetchall()]
-            if used:
-                raise RollbackRefused(f"batch {batch_id} cannot be rolled back: rows it added are used elsewhere "
-                                      f"(indicator_values holds values of {', '.join(used)})")
+        used = _dependents(cur, table, inserted)
+        if used:
+            raise RollbackRefused(f"batch {batch_id} cannot be rolled back: rows it added are used elsewhere ("
+                                  + "; ".join(used) + ")")
         restored = cur.execute(f"SELECT count(*) FROM {hist} WHERE hist_batch_id = ? AND hist_op = 'update'",
                                [batch_id]).fetchall()[0][0]
         try:
