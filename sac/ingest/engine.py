@@ -46,6 +46,7 @@ import pandas as pd
 from sac import audit
 from sac.ingest import parse, readers
 from sac.ingest.specs import KINDS, NAME_FALLBACK, Field, Kind
+from sac.ingest.units import UnitLookup
 from sac.sql import ident, literal
 
 PROBLEM_LIMIT = 10_000
@@ -190,35 +191,10 @@ def match_headers(spec: Kind, headers: list[str]) -> tuple[dict[str, int], list[
 
 # -- mapping of distinct values ------------------------------------------------------
 
-def _unit_lookup(cur) -> tuple[dict[str, str], dict[str, str], dict[str, str | None]]:
-    """(key -> kato for regions, org_id -> org_id, unit code -> region kato for allowed_units)."""
-    regions: dict[str, str] = {}
-    region_of: dict[str, str | None] = {}
-    for kato, iso, en, ru, kk in cur.execute("SELECT kato, iso, name_en, name_ru, name_kk FROM regions").fetchall():
-        region_of[kato] = kato
-        regions[kato.lower()] = kato
-        regions[iso.lower()] = kato
-        for n in (en, ru, kk):
-            regions[parse.region_key(n)] = kato
-    orgs = {}
-    for org_id, rk in cur.execute("SELECT org_id, region_kato FROM organisations").fetchall():
-        orgs[org_id.lower()] = org_id
-        region_of[org_id] = rk
-    return regions, orgs, region_of
-
-
-def _map_values(f: Field, values: list[str], units) -> pd.DataFrame:
+def _map_values(f: Field, values: list[str], units: UnitLookup) -> pd.DataFrame:
     """raw -> val (typed) for the distinct cells of one column, as written; val NA when unreadable."""
-    regions, orgs, _ = units
     if f.type in ("unit", "region"):
-        def one(v: str):
-            s = v.strip()
-            low = s.lower()
-            if s.endswith(".0") and s[:-2].isdigit():
-                low = s[:-2]
-            return (regions.get(low) or regions.get(parse.region_key(s))
-                    or (orgs.get(low) if f.type == "unit" else None))
-        vals = [one(v) for v in values]
+        vals = [units.resolve(v, allow_orgs=f.type == "unit") for v in values]
         return pd.DataFrame({"raw": values, "val": pd.array(vals, dtype="string")})
     if f.type == "period":
         return pd.DataFrame({"raw": values, "val": pd.array([parse.parse_period(v) for v in values], dtype="string")})
@@ -388,7 +364,7 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
     # are never trimmed, parsed or looked up row by row. Other text and numbers are trimmed per row.
     # s1: cells, trimmed text of the other columns, the blank flag, totals flags of unmapped cells;
     # s2: joined to the mappings (typed values, flags);  s3: numbers parsed, the totals note.
-    units = _unit_lookup(cur)
+    units = UnitLookup.load(cur)
     mapped = {f.name for f in spec.fields if f.name in found and (f.type in _MAPPED or f.ref)}
     s1 = ["r._row", f"{blank_sql} AS _blank"]
     s2 = ["s1._row", "s1._blank"]
@@ -495,7 +471,7 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
         if f.type == "period":
             check("unknown_period", f.name, f"{v} IS NOT NULL AND NOT {ident(f.name + '__known')}")
         if f.type in ("unit", "region") and allowed_units is not None:
-            region_of = units[2]
+            region_of = units.region_of
             ok_codes = sorted(c for c, rk in region_of.items() if c in allowed_units or rk in allowed_units)
             in_list = ", ".join(literal(c) for c in ok_codes) or "NULL"
             check("unit_not_allowed", f.name, f"{v} IS NOT NULL AND {v} NOT IN ({in_list})"
