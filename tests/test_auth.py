@@ -172,6 +172,19 @@ def test_five_wrong_passwords_lock_for_fifteen_minutes_then_the_right_one_works(
     assert json.loads(entries["details"].iloc[6]) == {"reason": "locked"}
 
 
+def test_the_right_password_on_the_last_allowed_attempt_signs_in_and_locks_nothing(store, demo):
+    """The max_attempts-th attempt sets the lock before its password is checked (so parallel attempts are
+    refused); when that password is right the lock is lifted and no locked_out is written."""
+    policy = acc.LockoutPolicy(max_attempts=3, minutes=15)
+    for _ in range(2):
+        with pytest.raises(acc.SignInFailed):
+            acc.authenticate(store, "analyst", "wrong-password", now=T0, policy=policy)
+    assert acc.authenticate(store, "analyst", demo["analyst"], now=T0, policy=policy).role == "analyst"
+    row = store.df("SELECT failed_attempts, locked_until FROM users WHERE username = 'analyst'").iloc[0]
+    assert row["failed_attempts"] == 0 and pd.isna(row["locked_until"])
+    assert "locked_out" not in log(store)["action"].tolist()
+
+
 def test_lockout_is_configurable_from_the_environment(monkeypatch):
     monkeypatch.setenv("SAC_LOCKOUT_ATTEMPTS", "3")
     monkeypatch.setenv("SAC_LOCKOUT_MINUTES", "30")

@@ -294,57 +294,94 @@ def reset_password(store, actor: str, username: str, new_password: str | None = 
 
 
 # -- the user's own actions ----------------------------------------------------
+def _locked(locked_until, now: dt.datetime) -> bool:
+    return locked_until is not None and not pd.isna(locked_until) and pd.Timestamp(locked_until) > pd.Timestamp(now)
+
+
+def _has_password(row: dict | None) -> bool:
+    return row is not None and row["password_hash"] is not None and not pd.isna(row["password_hash"])
+
+
+def _count_attempt(store, name: str, now: dt.datetime, policy: LockoutPolicy) -> tuple[dict, int, dt.datetime | None]:
+    """Before a password is checked, in one write transaction: refuse a locked account (``locked``), else
+    count the attempt. Returns (row, attempt number since the last success, the lock this attempt set).
+
+    The ``policy.max_attempts``-th attempt sets the lock at once, so attempts running beside it are
+    refused without a check; if its password turns out right, it lifts the lock again.
+    """
+    with store.write() as cur:
+        row = _row(cur, name)
+        if not _has_password(row):
+            return row, 0, None
+        if not _locked(row["locked_until"], now):
+            until = now + dt.timedelta(minutes=policy.minutes)
+            # Read, increment and decide in the UPDATE itself; an expired lock starts a fresh count.
+            attempt, lock = cur.execute(
+                "UPDATE users SET "
+                " failed_attempts = (CASE WHEN locked_until IS NULL THEN failed_attempts ELSE 0 END) + 1,"
+                " locked_until = CASE WHEN (CASE WHEN locked_until IS NULL THEN failed_attempts ELSE 0 END) + 1 >= ?"
+                "                     THEN ? ELSE NULL END "
+                "WHERE username = ? RETURNING failed_attempts, locked_until",
+                [policy.max_attempts, until, name]).fetchone()
+            return row, int(attempt), None if lock is None else until
+        audit.record(cur, "anonymous", "sign_in_failed", name, {"reason": "locked"})
+    until = pd.Timestamp(row["locked_until"]).to_pydatetime()
+    raise SignInFailed("locked", f"account locked until {until:%Y-%m-%d %H:%M} UTC", until)
+
+
 def authenticate(store, username: str, password: str, *, now: dt.datetime | None = None,
                  policy: LockoutPolicy | None = None) -> User:
     """Check a built-in sign-in and return the :class:`User`, or raise :class:`SignInFailed`.
 
     - a locked account is refused without looking at the password (``locked``);
-    - a wrong password (or unknown name) counts a failure (``bad_credentials``); the
-      ``policy.max_attempts``-th failure in a row locks the account for ``policy.minutes``
-      and is audited as ``locked_out`` beside the ``sign_in_failed``;
+    - every attempt is counted before its password is checked, in the write transaction that refuses a
+      locked account, so attempts sent in parallel get at most ``policy.max_attempts`` checks between a
+      success and the lock;
+    - a wrong password (or unknown name) fails (``bad_credentials``); the ``policy.max_attempts``-th
+      attempt in a row locks the account for ``policy.minutes`` and, its password being wrong, is
+      audited as ``locked_out`` beside its ``sign_in_failed`` (and refused as ``locked``);
     - a right password on a disabled account is refused (``disabled``);
-    - success clears the counter and is audited as ``sign_in``.
+    - a right password clears the counter (and a lock set by an attempt running beside it);
+      success is audited as ``sign_in``.
     """
     name = normalise_username(username)
     policy = policy or LockoutPolicy.from_env()
     now = now or utcnow()
     row = _row(store, name)
-    if row is None or row["password_hash"] is None or pd.isna(row["password_hash"]):
-        if row is None:
-            _dummy_check(password)
+    if _has_password(row):
+        row, attempt, lock = _count_attempt(store, name, now, policy)
+    if not _has_password(row):
+        _dummy_check(password)          # the time of a real check, so timing does not tell which names exist
         reason = "unknown_user" if row is None else "no_password"
         with store.write() as cur:
             audit.record(cur, "anonymous", "sign_in_failed", name, {"reason": reason})
         raise SignInFailed("bad_credentials", "wrong user name or password")
-    locked_until = row["locked_until"]
-    if locked_until is not None and not pd.isna(locked_until) and pd.Timestamp(locked_until) > pd.Timestamp(now):
-        with store.write() as cur:
-            audit.record(cur, "anonymous", "sign_in_failed", name, {"reason": "locked"})
-        until = pd.Timestamp(locked_until).to_pydatetime()
-        raise SignInFailed("locked", f"account locked until {until:%Y-%m-%d %H:%M} UTC", until)
     if not check_password(password, row["password_hash"]):
-        failures = int(row["failed_attempts"]) + 1
-        lock = failures >= policy.max_attempts
-        until = now + dt.timedelta(minutes=policy.minutes) if lock else None
         with store.write() as cur:
-            cur.execute("UPDATE users SET failed_attempts = ?, locked_until = ? WHERE username = ?",
-                        [0 if lock else failures, until, name])
-            audit.record(cur, "anonymous", "sign_in_failed", name, {"reason": "wrong_password", "attempt": failures})
-            if lock:
+            audit.record(cur, "anonymous", "sign_in_failed", name, {"reason": "wrong_password", "attempt": attempt})
+            if lock is not None:
+                current = cur.execute("SELECT locked_until FROM users WHERE username = ?", [name]).fetchone()
+                # A right password checked meanwhile may have lifted the lock: then this failure locks nothing.
+                lock = lock if current and current[0] is not None and pd.Timestamp(current[0]) == pd.Timestamp(lock) \
+                    else None
+            if lock is not None:
                 audit.record(cur, SYSTEM_ACTOR, "locked_out", name,
-                             {"attempts": failures, "until": until.isoformat(timespec="seconds")})
-        if lock:
-            raise SignInFailed("locked", f"too many failed attempts; account locked until {until:%Y-%m-%d %H:%M} UTC",
-                               until)
+                             {"attempts": attempt, "until": lock.isoformat(timespec="seconds")})
+        if lock is not None:
+            raise SignInFailed("locked", f"too many failed attempts; account locked until {lock:%Y-%m-%d %H:%M} UTC",
+                               lock)
         raise SignInFailed("bad_credentials", "wrong user name or password")
-    if bool(row["disabled"]):
-        with store.write() as cur:
-            audit.record(cur, "anonymous", "sign_in_failed", name, {"reason": "disabled"})
-        raise SignInFailed("disabled", "this account is disabled; ask an administrator")
     with store.write() as cur:
-        cur.execute("UPDATE users SET failed_attempts = 0, locked_until = NULL, last_sign_in = ? WHERE username = ?",
-                    [now, name])
-        audit.record(cur, name, "sign_in", name, {"source": "builtin"})
+        # The right password: this attempt and those counted beside it are forgiven, and a lock set by an
+        # attempt of the same round (never an older one: a locked account got no check) is lifted.
+        cur.execute("UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE username = ?", [name])
+        if bool(row["disabled"]):
+            audit.record(cur, "anonymous", "sign_in_failed", name, {"reason": "disabled"})
+        else:
+            cur.execute("UPDATE users SET last_sign_in = ? WHERE username = ?", [now, name])
+            audit.record(cur, name, "sign_in", name, {"source": "builtin"})
+    if bool(row["disabled"]):
+        raise SignInFailed("disabled", "this account is disabled; ask an administrator")
     return get_user(store, name)
 
 
