@@ -75,7 +75,7 @@ def _mb(n: int) -> str:
     return f"{n / 2**20:g} MB"
 
 
-def _col_letter(i: int) -> str:
+def col_letter(i: int) -> str:
     """0 -> A, 26 -> AA (the column as a spreadsheet names it)."""
     out = ""
     i += 1
@@ -167,7 +167,7 @@ def _best_header(rows: list[list[str]], score: Callable[[list[str]], int]) -> in
     return best_i
 
 
-def _sniff_delimiter(lines: list[str]) -> str:
+def sniff_delimiter(lines: list[str]) -> str:
     counts = {d: sum(line.count(d) for line in lines) for d in (";", ",", "\t", "|")}
     return max(counts, key=lambda d: counts[d])
 
@@ -207,7 +207,7 @@ def read_csv(cur: duckdb.DuckDBPyConnection, data: bytes, table: str, score, pat
         return _load_csv(cur, table, path, head, score, limits)
     if text is None:
         text, enc = decode(data)
-    delim = _sniff_delimiter(head.splitlines()[: HEADER_SCAN_ROWS + 1])
+    delim = sniff_delimiter(head.splitlines()[: HEADER_SCAN_ROWS + 1])
     blank = re.compile(r"(?m)^[ \t]*\r?$\n?")
     fixed = blank.sub(lambda m: delim + ("\r\n" if "\r" in m.group(0) else "\n"), text)
     if fixed and not fixed.endswith("\n") and text.endswith("\n"):
@@ -236,7 +236,7 @@ def _load_csv(cur: duckdb.DuckDBPyConnection, table: str, path: str, head_text: 
               limits: Limits) -> RawTable:
     """The UTF-8 file ``path`` into ``table``; ``head_text``: its start, decoded (header row and delimiter)."""
     head = head_text.splitlines()[: HEADER_SCAN_ROWS + 1]
-    delim = _sniff_delimiter(head)
+    delim = sniff_delimiter(head)
     try:
         rows = list(csv.reader(head[:HEADER_SCAN_ROWS], delimiter=delim))
     except csv.Error as e:  # a field over csv's own limit (128 KB), a NUL byte
@@ -245,7 +245,7 @@ def _load_csv(cur: duckdb.DuckDBPyConnection, table: str, path: str, head_text: 
         _check_columns(len(cells), limits, r)
         for j, c in enumerate(cells):
             if len(c) > limits.max_cell_chars:
-                raise FileProblem("limit", f"row {r}, column {_col_letter(j)}: a cell of {_fmt(len(c))} characters; "
+                raise FileProblem("limit", f"row {r}, column {col_letter(j)}: a cell of {_fmt(len(c))} characters; "
                                            f"the limit is {_fmt(limits.max_cell_chars)}")
     hi = _best_header(rows, score)
     headers = [h.strip() for h in rows[hi]]
@@ -272,7 +272,7 @@ def _load_csv(cur: duckdb.DuckDBPyConnection, table: str, path: str, head_text: 
     return RawTable(table, headers, hi + 1)
 
 
-def _cell_text(value, number_format: str | None = None) -> str | None:
+def cell_text(value, number_format: str | None = None) -> str | None:
     if value is None:
         return None
     if isinstance(value, dt.datetime):
@@ -316,7 +316,7 @@ def check_workbook(data: bytes, limits: Limits) -> None:
                                        f"{_mb(limits.max_shared_strings_bytes)}")
 
 
-def _open_workbook(data: bytes, limits: Limits):
+def open_workbook(data: bytes, limits: Limits):
     import openpyxl
 
     check_workbook(data, limits)
@@ -330,7 +330,7 @@ def sheet_names(data: bytes, limits: Limits | None = None) -> list[str]:
     """The sheets of a workbook, in order (empty when the bytes are not a readable workbook or break a limit:
     the importer then reports why)."""
     try:
-        wb = _open_workbook(data, limits or Limits.from_env())
+        wb = open_workbook(data, limits or Limits.from_env())
     except FileProblem:
         return []
     try:
@@ -339,7 +339,7 @@ def sheet_names(data: bytes, limits: Limits | None = None) -> list[str]:
         wb.close()
 
 
-def _rows(ws, limits: Limits):
+def sheet_rows(ws, limits: Limits):
     """The sheet's rows as lists of cell texts, streamed, each checked against the limits."""
     clock = _Clock(limits)
     ws.reset_dimensions()  # a lying <dimension ref="A1:XFD1048576"> would pad every row to 16 384 cells
@@ -356,9 +356,9 @@ def _rows(ws, limits: Limits):
         for j, c in enumerate(cells):
             v = c.value
             if isinstance(v, str) and len(v) > limits.max_cell_chars:
-                raise FileProblem("limit", f"row {r}, column {_col_letter(j)}: a cell of {_fmt(len(v))} characters; "
+                raise FileProblem("limit", f"row {r}, column {col_letter(j)}: a cell of {_fmt(len(v))} characters; "
                                            f"the limit is {_fmt(limits.max_cell_chars)}")
-            out.append(_cell_text(v, getattr(c, "number_format", None)))
+            out.append(cell_text(v, getattr(c, "number_format", None)))
         yield out
 
 
@@ -366,7 +366,7 @@ def read_xlsx(cur: duckdb.DuckDBPyConnection, data: bytes, table: str, score, sh
               limits: Limits | None = None) -> RawTable:
     """The first sheet (or ``sheet``) of a workbook into ``table``, streamed in chunks."""
     limits = limits or Limits.from_env()
-    wb = _open_workbook(data, limits)
+    wb = open_workbook(data, limits)
     try:
         if sheet:
             if sheet not in wb.sheetnames:
@@ -375,7 +375,7 @@ def read_xlsx(cur: duckdb.DuckDBPyConnection, data: bytes, table: str, score, sh
         else:
             ws = wb.worksheets[0]
         title = ws.title
-        rows = _rows(ws, limits)
+        rows = sheet_rows(ws, limits)
         head: list[list[str | None]] = []
         for cells in rows:
             head.append(cells)

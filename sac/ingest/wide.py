@@ -1,0 +1,398 @@
+"""Published tables as they are: regions down, years (or years and quarters) across.
+
+The Bureau of National Statistics publishes a table per indicator: a title row (often with a footnote
+mark), one or two header rows (the year, merged over its quarters, then ``I quarter … IV quarter, year``),
+a totals row, a row per region under whatever name the table uses, ``-`` where there is no figure, and
+notes below. Some sheets hold several blocks (by sex, urban / rural) under label rows; some a second
+section with its own year row. :func:`understand` finds all of that in a grid of cells; :func:`to_long`
+turns one block into (unit, period, value) rows with the sheet's own row and column for each; and
+:func:`import_wide` sends them through the ordinary importer (``indicator_values``), so every rule,
+limit, permission and the all-or-nothing commit are the same as for any upload, and every problem names
+the workbook's own row and column.
+
+Missing is missing: an empty cell, ``-``, ``…``, ``x`` is *not reported* (counted, a warning, never a
+value and never a rejected file).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from sac.ingest import parse, readers
+from sac.ingest.readers import FileProblem, Limits
+
+NOT_REPORTED = {"", "-", "–", "—", "−", "…", "...", "..", ".", "x", "х", "*", "n/a", "н/д", "нет данных"}
+MAX_XLS_BYTES = 20 * 2**20  # a legacy .xls sheet is held whole (calamine); BIFF caps it at 65 536 x 256 cells
+
+_QUARTER = {"i": 1, "ii": 2, "iii": 3, "iv": 4, "1": 1, "2": 2, "3": 3, "4": 4}
+_QUARTER_RE = re.compile(r"^(i{1,3}|iv|[1-4])\s*(-?\s*(й|ый|ші|шы|st|nd|rd|th))?\s*"
+                         r"(quarter|qtr|q|квартал|кв|тоқсан|токсан)\.?$")
+_YEAR_WORDS = {"year", "год", "за год", "жыл", "annual", "всего за год", "итого за год"}
+
+
+@dataclass
+class Grid:
+    sheets: list[str]
+    sheet: str
+    rows: list[list[str | None]]   # cell texts; rows[0] is the sheet's row 1
+
+
+@dataclass
+class Block:
+    label: str | None                   # the label row above it ('Мужчины', 'Городская местность'), if any
+    header_rows: list[int]              # 1-based rows of its period header
+    periods: dict[int, str]             # column index -> period code ('2001', '2001-Q1')
+    rows: list[tuple[int, str]] = field(default_factory=list)        # (row number, name as written)
+    totals: list[tuple[int, str]] = field(default_factory=list)      # the 'Республика Казахстан' rows
+
+    @property
+    def name(self) -> str:
+        return self.label or f"rows {self.header_rows[-1] + 1}–"
+
+
+@dataclass
+class Layout:
+    sheet: str
+    title: str | None
+    region_col: int
+    blocks: list[Block]
+    unknown: list[tuple[int, str]]      # rows with figures whose name is no known unit
+
+    def block(self, label: str | None = None) -> Block:
+        """The block labelled ``label`` (case-insensitive, as written or its number from 1), else the one
+        with the most unit rows."""
+        if not self.blocks:
+            raise FileProblem("no_header", "no row of years (or years and quarters) above a column of region names")
+        if label:
+            want = label.strip().lower()
+            for i, b in enumerate(self.blocks, start=1):
+                if want == str(i) or (b.label or "").strip().lower() == want:
+                    return b
+            raise FileProblem("no_sheet", f"no block {label!r}; the blocks are "
+                                          + ", ".join(f"{i} {b.name!r}" for i, b in enumerate(self.blocks, 1)))
+        return max(self.blocks, key=lambda b: len(b.rows))
+
+
+# -- reading a grid ---------------------------------------------------------------------
+
+def read_grid(data: bytes, file_name: str, sheet: str | None = None, limits: Limits | None = None) -> Grid:
+    """The cells of one sheet as text (numbers as the reader writes them: ``2005``, ``65.63``)."""
+    limits = limits or Limits.from_env()
+    readers.check_size(data, limits)
+    if data[:8] == b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" or Path(file_name).suffix.lower() == ".xls":
+        return _read_xls(data, sheet, limits)
+    fmt = readers.detect_format(file_name, data)
+    if fmt == "xlsx":
+        wb = readers.open_workbook(data, limits)
+        try:
+            names = list(wb.sheetnames)
+            ws = _pick(wb, names, sheet)
+            rows = list(readers.sheet_rows(ws, limits))
+            return Grid(names, ws.title, rows)
+        except FileProblem:
+            raise
+        except Exception as e:  # damaged XML mid-way
+            raise FileProblem("unreadable", f"XLSX: the workbook is damaged ({readers.clean_error(e)})") from None
+        finally:
+            wb.close()
+    if fmt == "csv":
+        text, _ = readers.decode(data)
+        head = text[:readers.HEAD_BYTES].splitlines()[: readers.HEADER_SCAN_ROWS + 1]
+        try:
+            rows = [[c if c != "" else None for c in r]
+                    for r in csv.reader(io.StringIO(text), delimiter=readers.sniff_delimiter(head))]
+        except csv.Error as e:
+            raise FileProblem("unreadable", f"CSV: {e}") from None
+        if len(rows) > limits.max_rows:
+            raise FileProblem("limit", f"the file has {len(rows)} rows; the limit is {limits.max_rows}")
+        return Grid([], "", rows)
+    raise FileProblem("unreadable", "a published table is read from XLSX, XLS or CSV")
+
+
+def _pick(wb, names: list[str], sheet: str | None):
+    if sheet:
+        if sheet not in names:
+            raise FileProblem("no_sheet", f"no sheet named {sheet!r}; the sheets are {names}")
+        return wb[sheet]
+    # the first sheet with any cell (published workbooks often carry an empty 'Лист1')
+    return wb[names[0]]
+
+
+def _read_xls(data: bytes, sheet: str | None, limits: Limits) -> Grid:
+    import python_calamine as pc
+
+    if len(data) > MAX_XLS_BYTES:
+        raise FileProblem("limit", f"a legacy .xls file of {len(data) / 2**20:.1f} MB; the limit is "
+                                   f"{MAX_XLS_BYTES / 2**20:g} MB (save it as .xlsx)")
+    try:
+        wb = pc.CalamineWorkbook.from_filelike(io.BytesIO(data))
+        names = list(wb.sheet_names)
+        name = sheet or names[0]
+        if name not in names:
+            raise FileProblem("no_sheet", f"no sheet named {name!r}; the sheets are {names}")
+        sh = wb.get_sheet_by_name(name)
+        if sh.height > limits.max_rows or sh.width > limits.max_columns:
+            raise FileProblem("limit", f"the sheet is {sh.height} rows by {sh.width} columns; the limits are "
+                                       f"{limits.max_rows} rows and {limits.max_columns} columns")
+        # calamine's grid starts at the first used cell: pad back to row 1, column A
+        top, left = sh.start or (0, 0)
+        rows = [[None] * left + [_text(v) for v in r] for r in sh.to_python(skip_empty_area=False)]
+        rows = [[] for _ in range(top)] + rows
+    except FileProblem:
+        raise
+    except Exception as e:  # calamine raises its own kinds for a broken file
+        raise FileProblem("unreadable", f"XLS: not a readable workbook ({readers.clean_error(e)})") from None
+    for r, cells in enumerate(rows, start=1):
+        for j, c in enumerate(cells):
+            if c is not None and len(c) > limits.max_cell_chars:
+                raise FileProblem("limit", f"row {r}, column {readers.col_letter(j)}: a cell of {len(c)} characters; "
+                                           f"the limit is {limits.max_cell_chars}")
+    return Grid(names, name, rows)
+
+
+def _text(v) -> str | None:
+    if v is None or v == "":
+        return None
+    return readers.cell_text(v)
+
+
+# -- understanding it ---------------------------------------------------------------------
+
+def _norm(text: str | None) -> str:
+    if text is None:
+        return ""
+    s = unicodedata.normalize("NFKC", str(text)).strip().lower().replace("ё", "е")
+    return re.sub(r"\s+", " ", s)
+
+
+def year_of(text: str | None) -> int | None:
+    """2005 from ``2005``, ``2005.0``, ``2005 год``; 2000 from the school year ``2000/01`` (the year it
+    starts in, as the Bureau dates school-year counts: at the start of the school year)."""
+    s = _norm(text)
+    m = re.fullmatch(r"(\d{4})(?:\.0+)?(?: ?(?:г|год|года|жыл|жылы|year)\.?)?", s)
+    if not m:
+        m = re.fullmatch(r"(\d{4}) ?/ ?(\d{2}|\d{4})", s)
+    if m and 1900 <= int(m.group(1)) <= 2100:
+        return int(m.group(1))
+    return None
+
+
+def quarter_of(text: str | None) -> int | str | None:
+    """1-4 for a quarter label (``I quarter``, ``II квартал``, ``3 кв.``, ``1-й квартал``), ``'year'`` for
+    the year column of a quarter table, None otherwise."""
+    s = _norm(text).replace("і", "i")
+    if s in _YEAR_WORDS:
+        return "year"
+    m = _QUARTER_RE.match(s)
+    return _QUARTER[m.group(1)] if m else None
+
+
+def _period_row(cells: list[str | None]) -> dict[int, int] | None:
+    """{column: year} when at least three cells of the row are years and they rise from left to right
+    (a row of counts that happen to lie in 1900-2100 does not), else None."""
+    years = {j: y for j, c in enumerate(cells) if (y := year_of(c)) is not None}
+    ordered = [years[j] for j in sorted(years)]
+    if len(years) < 3 or any(b <= a for a, b in zip(ordered, ordered[1:], strict=False)):
+        return None
+    return years
+
+
+def _periods(rows: list[list[str | None]], i: int, years: dict[int, int]) -> tuple[dict[int, str], list[int]]:
+    """Period codes by column for a year row ``i`` (0-based) and, when the next row holds quarter labels,
+    the two-level header: each year spans the columns up to the next year (its merged cell)."""
+    nxt = rows[i + 1] if i + 1 < len(rows) else []
+    quarters = {j: q for j, c in enumerate(nxt) if (q := quarter_of(c)) is not None}
+    if len(quarters) < 3:
+        return {j: str(y) for j, y in years.items()}, [i + 1]
+    out: dict[int, str] = {}
+    starts = sorted(years)
+    for k, j0 in enumerate(starts):
+        j1 = starts[k + 1] if k + 1 < len(starts) else max(quarters) + 1
+        for j in range(j0, j1):
+            q = quarters.get(j)
+            if q == "year":
+                out[j] = str(years[j0])
+            elif q is not None:
+                out[j] = f"{years[j0]}-Q{q}"
+    return out, [i + 1, i + 2]
+
+
+def understand(grid: Grid, resolve) -> Layout:
+    """The layout of a published table. ``resolve(name) -> unit code | 'TOTAL' | None``."""
+    rows = grid.rows
+    width = max((len(r) for r in rows[:200]), default=0)
+    # the region column: of the first three, the one naming the most units
+    def hits(j: int) -> int:
+        return sum(1 for r in rows if len(r) > j and r[j] and resolve(r[j]) not in (None,))
+    region_col = max(range(min(3, width) or 1), key=hits)
+    first_header = next((i for i, r in enumerate(rows) if _period_row(r)), 0)
+    title = next((c.strip() for r in rows[:first_header] for c in r if c and c.strip()), None)
+
+    blocks: list[Block] = []
+    unknown: list[tuple[int, str]] = []
+    current: Block | None = None
+    periods: dict[int, str] = {}
+    header: list[int] = []
+    label: str | None = None
+    i = 0
+    while i < len(rows):
+        cells = rows[i]
+        years = _period_row(cells)
+        if years:
+            periods, header = _periods(rows, i, years)
+            current, label = None, None
+            i += len(header)
+            continue
+        name = cells[region_col].strip() if len(cells) > region_col and cells[region_col] else ""
+        has_values = any(c is not None and _norm(c) not in NOT_REPORTED for j, c in enumerate(cells) if j in periods)
+        if not periods or not name:
+            i += 1
+            continue
+        code = resolve(name)
+        if code is None and not has_values:
+            label, current = name, None      # a label row: 'Мужчины', 'Городская местность', or a note
+            i += 1
+            continue
+        if current is None:
+            current = Block(label, header, periods)
+            blocks.append(current)
+        if code == "TOTAL":
+            current.totals.append((i + 1, name))
+        elif code is None:
+            unknown.append((i + 1, name))
+            current.rows.append((i + 1, name))
+        else:
+            current.rows.append((i + 1, name))
+        i += 1
+    blocks = [b for b in blocks if b.rows or b.totals]
+    return Layout(grid.sheet, title, region_col, blocks, unknown)
+
+
+# -- one block as long rows ----------------------------------------------------------------
+
+@dataclass
+class LongTable:
+    frame: pd.DataFrame          # row, column (letter), header (period label), name, period, value (text)
+    not_reported: int            # cells with '-', '…', 'x' or nothing
+    totals: pd.DataFrame         # the totals row(s): period, value (text)
+
+
+def to_long(grid: Grid, layout: Layout, block: Block, periodicity: str | None = None) -> LongTable:
+    """The block's cells as long rows; ``periodicity`` ('year' | 'quarter' | 'month') keeps only the
+    columns of that kind (a quarter table's 'year' column is another indicator's figure)."""
+    recs, tot, missing = [], [], 0
+    columns = {j: p for j, p in block.periods.items() if periodicity is None or parse.period_kind(p) == periodicity}
+    for r, name in block.rows + block.totals:
+        cells = grid.rows[r - 1]
+        for j, period in columns.items():
+            v = cells[j] if j < len(cells) else None
+            if v is None or _norm(v) in NOT_REPORTED:
+                if (r, name) in block.rows:
+                    missing += 1
+                continue
+            rec = {"row": r, "column": readers.col_letter(j), "name": name, "period": period, "value": v.strip()}
+            (tot if (r, name) in block.totals else recs).append(rec)
+    cols = ["row", "column", "name", "period", "value"]
+    return LongTable(pd.DataFrame(recs, columns=cols), missing, pd.DataFrame(tot, columns=cols))
+
+
+# -- the import ------------------------------------------------------------------------------
+
+@dataclass
+class WideReport:
+    """What a published table's import did: the importer's own report with the workbook's rows and columns,
+    plus what the table held."""
+    report: object                      # sac.ingest.engine.ImportReport
+    layout: Layout
+    block: Block
+    cells: int                          # figures sent to the importer
+    not_reported: int                   # '-', '…', 'x', empty
+    totals_check: pd.DataFrame          # period, published (the totals row), regions (their sum), difference
+
+
+def resolver(lookup):
+    """``resolve(name)`` for :func:`understand`: 'TOTAL' for a totals row, a unit code, or None."""
+    def resolve(name: str):
+        if parse.is_totals(name):
+            return "TOTAL"
+        return lookup.resolve(name, allow_orgs=False)
+    return resolve
+
+
+def import_wide(store, source: str | Path | bytes, indicator_id: str, *, file_name: str | None = None,
+                sheet: str | None = None, block: str | None = None, source_document: str = "",
+                user: str = "anonymous", dry_run: bool = True, allowed_units: set[str] | None = None,
+                force: bool = False) -> WideReport:
+    """Read a published table (regions down, periods across) and import one block of it as the facts of
+    ``indicator_id``, through :func:`sac.ingest.engine.import_file` (same rules, limits and commit)."""
+    from sac.ingest.engine import import_file
+    from sac.ingest.units import UnitLookup
+
+    if isinstance(source, bytes | bytearray):
+        data, name = bytes(source), file_name or "upload"
+    else:
+        data, name = Path(source).read_bytes(), file_name or Path(source).name
+    grid = read_grid(data, name, sheet)
+    cur = store.cursor()
+    try:
+        lookup = UnitLookup.load(cur)
+        row = cur.execute("SELECT periodicity FROM indicators WHERE indicator_id = ?", [indicator_id]).fetchall()
+    finally:
+        cur.close()
+    if not row:
+        raise FileProblem("unknown_indicator", f"indicator {indicator_id!r} does not exist: create its passport first")
+    layout = understand(grid, resolver(lookup))
+    chosen = layout.block(block)
+    long = to_long(grid, layout, chosen, periodicity=row[0][0])
+    out = io.StringIO()
+    w = csv.writer(out, delimiter=";", lineterminator="\n")
+    w.writerow(["indicator", "region", "period", "document", "fact"])
+    for rec in long.frame.itertuples(index=False):
+        w.writerow([indicator_id, lookup.resolve(rec.name, allow_orgs=False) or rec.name, rec.period,
+                    source_document, rec.value])
+    label = f"{name} [{grid.sheet}{' / ' + chosen.label if chosen.label else ''}]"
+    rep = import_file(store, out.getvalue().encode("utf-8"), "indicator_values", file_name=label, user=user,
+                      dry_run=dry_run, allowed_units=allowed_units, force=force)
+    # problems name the workbook's own row and column, not the generated table's
+    where = {i + 2: (r.row, f"{r.column} ({r.period})") for i, r in enumerate(long.frame.itertuples(index=False))}
+    if len(rep.problems):
+        probs = rep.problems.copy()
+        mapped = [where.get(int(x)) if not pd.isna(x) else None for x in probs["row"]]
+        probs["column"] = [m[1] if m else c for m, c in zip(mapped, probs["column"], strict=True)]
+        probs["row"] = pd.array([m[0] if m else pd.NA for m in mapped], dtype="Int64")
+        rep.problems = probs
+    if rep.header_row is not None:
+        rep.header_row = chosen.header_rows[0]
+    rep.sheet = grid.sheet or None
+    return WideReport(rep, layout, chosen, len(long.frame), long.not_reported, _totals_check(long, lookup))
+
+
+def _totals_check(long: LongTable, lookup) -> pd.DataFrame:
+    """Per period: the published total, the sum of the current units' figures, and the difference."""
+    cols = ["period", "published", "regions", "difference"]
+    if long.totals.empty or long.frame.empty:
+        return pd.DataFrame(columns=cols)
+    num = readers_number
+    f = long.frame.assign(v=[num(v) for v in long.frame["value"]],
+                          unit=[lookup.resolve(n, allow_orgs=False) for n in long.frame["name"]])
+    regions = f[f["unit"].notna()].groupby("period")["v"].sum(min_count=1)
+    t = long.totals.assign(v=[num(v) for v in long.totals["value"]]).groupby("period")["v"].first()
+    out = pd.DataFrame({"published": t, "regions": regions}).dropna(subset=["published"])
+    out["difference"] = out["regions"] - out["published"]
+    return out.reset_index(names="period")[cols]
+
+
+def readers_number(text: str) -> float | None:
+    """A figure as the Bureau writes it: ``17 945``, ``65,63``, ``2346.2999999999997``."""
+    s = unicodedata.normalize("NFKC", str(text)).replace(" ", "").replace("\u00a0", "").replace(",", ".")
+    try:
+        return float(s)
+    except ValueError:
+        return None
