@@ -363,11 +363,20 @@ def import_wide(store, source: str | Path | bytes, indicator_id: str, *, file_na
     # problems name the workbook's own row and column, not the generated table's
     where = {i + 2: (r.row, f"{r.column} ({r.period})") for i, r in enumerate(long.frame.itertuples(index=False))}
     if len(rep.problems):
+        from sac.ingest.engine import MESSAGES
+
         probs = rep.problems.copy()
         mapped = [where.get(int(x)) if not pd.isna(x) else None for x in probs["row"]]
-        probs["column"] = [m[1] if m else c for m, c in zip(mapped, probs["column"], strict=True)]
+        region_letter = readers.col_letter(layout.region_col)
+        probs["column"] = [c if m is None else (region_letter if c == "region" else m[1])
+                           for m, c in zip(mapped, probs["column"], strict=True)]
         probs["row"] = pd.array([m[0] if m else pd.NA for m in mapped], dtype="Int64")
-        rep.problems = probs
+        probs["message"] = [MESSAGES[c].format(column=col, value=v)
+                            for c, col, v in zip(probs["code"], probs["column"], probs["value"], strict=True)]
+        # a region's name is one problem of its row, not one per figure
+        rep.problems = probs.drop_duplicates(["row", "column", "code"]).reset_index(drop=True)
+        rep.problems_total = len(rep.problems)
+        rep.rejected = int(rep.errors["row"].dropna().nunique())
     if rep.header_row is not None:
         rep.header_row = chosen.header_rows[0]
     rep.sheet = grid.sheet or None
