@@ -21,12 +21,19 @@ mistake"):
   raw value and a low score is drawn low. The sequential scale is blue (no grey in
   it), so grey is free to mean "no data", which is also hatched and written out.
 * Missing is missing: a NaN is drawn as a labelled "no data" mark, never as 0.
+
+Text is text: plotly reads a subset of HTML (``<a href>``, ``<b>``, ``<br>``, ``<span style>``) and template
+variables (``%{…}``) in every label, hover, tick, legend and title. Every text these functions are given (names
+from the data, titles and words from the caller) goes through :func:`plain` before it reaches the figure, so a
+region called ``<a href="…">x</a>`` reads as those characters and never becomes a link; the markup in the
+figures is the builders' own.
 """
 
 from __future__ import annotations
 
 import csv
 import datetime as _dt
+import html
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -37,7 +44,7 @@ from plotly.subplots import make_subplots
 
 __all__ = [
     "RAG_COLOURS", "RAG_ICONS", "RAG_TEXT", "SCORE_COLOURSCALE", "NO_DATA_COLOUR", "SEPARATORS", "DATE_TICKFORMAT",
-    "TILE_GRID", "REGION_SHORT", "rag_label", "normalise_rag", "score_colours", "separators", "chart_config",
+    "TILE_GRID", "REGION_SHORT", "plain", "rag_label", "normalise_rag", "score_colours", "separators", "chart_config",
     "tile_map", "rating_dots", "rank_history", "indicator_series", "plan_fact_bars", "cumulative_execution",
     "execution_bars", "project_timeline", "goal_sunburst", "ratio_bars", "spike_bars",
 ]
@@ -124,11 +131,23 @@ def _text_on(scores) -> list[str]:
     return np.where(lum < 0.45, "#FFFFFF", _INK).tolist()
 
 
+def plain(text) -> str:
+    """``text`` as plotly shows it literally: ``< > &`` as entities and the braces of ``%{…}`` as character
+    references (plotly turns both back into the characters when it draws)."""
+    return html.escape(str(text), quote=False).replace("{", "&#123;").replace("}", "&#125;")
+
+
+def _plain(s: pd.Series) -> pd.Series:
+    """:func:`plain` over a column of texts; missing stays missing."""
+    return s.astype(object).map(lambda x: x if x is None or (isinstance(x, float) and np.isnan(x)) or x is pd.NA
+                                else plain(x))
+
+
 def _labels(defaults: Mapping[str, str], labels: Mapping[str, str] | None) -> dict[str, str]:
     out = dict(defaults)
     if labels:
         out.update(labels)
-    return out
+    return {k: plain(v) for k, v in out.items()}
 
 
 def _rag_texts(labels: Mapping[str, str]) -> dict[str, str]:
@@ -149,7 +168,7 @@ def _layout(fig: go.Figure, lang: str, title: str | None = None, **kw) -> go.Fig
         separators=separators(lang),
         template="plotly_white",
         font=dict(family="Inter, 'Segoe UI', Arial, sans-serif", size=13, color=_INK),
-        title=dict(text=title, x=0, xanchor="left") if title else None,
+        title=dict(text=plain(title), x=0, xanchor="left") if title else None,
         margin=dict(l=10, r=10, t=80 if title else 40, b=10),
         hoverlabel=dict(bgcolor="white"),
         **kw,
@@ -238,7 +257,7 @@ def tile_map(df: pd.DataFrame, value_col: str, label_col: str | None = None, hov
     * ``score_col`` (optional): the score 0-100 that colours the tile (direction-aware, so a "down"
       indicator is never coloured by its raw value); ``value_col`` then may be the raw value;
     * ``label_col`` (optional): the tile's short name; default ``REGION_SHORT[kato][lang]``;
-    * ``hover_col`` (optional): the hover text (HTML allowed); default "label: value".
+    * ``hover_col`` (optional): the hover text (plain text, shown as written); default "label: value".
 
     Every one of the 20 tiles is drawn; a tile with no row or no score is grey, hatched and reads "○ no data"
     (``no_data_text``), never 0. Each tile's ``customdata[0]`` is its KATO code, so
@@ -258,7 +277,11 @@ def tile_map(df: pd.DataFrame, value_col: str, label_col: str | None = None, hov
     g = grid.merge(d, on="_kato", how="left")
     g["_value"] = pd.to_numeric(g[value_col], errors="coerce") if value_col in g else np.nan
     g["_score"] = pd.to_numeric(g[score_col], errors="coerce") if score_col else g["_value"]
-    g["_label"] = g[label_col].astype(object).where(g[label_col].notna(), g["_short"]) if label_col else g["_short"]
+    g["_label"] = _plain(g[label_col].astype(object).where(g[label_col].notna(), g["_short"]) if label_col
+                         else g["_short"])
+    if hover_col:
+        g[hover_col] = _plain(g[hover_col])
+    no_data_text = plain(no_data_text)
     scored = g[g["_score"].notna()].reset_index(drop=True)
     empty = g[g["_score"].isna()].reset_index(drop=True)
 
@@ -284,7 +307,7 @@ def tile_map(df: pd.DataFrame, value_col: str, label_col: str | None = None, hov
         textfont=dict(color=_text_on(scored["_score"]), size=12),
         marker=dict(color=scored["_score"], colorscale=SCORE_COLOURSCALE, cmin=0, cmax=100,
                     line=dict(color="white", width=1),
-                    colorbar=dict(title=dict(text=colorbar_title) if colorbar_title else None, thickness=14,
+                    colorbar=dict(title=dict(text=plain(colorbar_title)) if colorbar_title else None, thickness=14,
                                   len=0.7, y=0.55)),
         showlegend=False, name="", **tile,
     ))
@@ -335,7 +358,7 @@ def rating_dots(df: pd.DataFrame, *, lang: str = "en", labels: Mapping[str, str]
                                                       rated["rank"].astype("Int64").astype(str))
     else:
         rl = rated["rank"].astype("Int64").astype(str)
-    ylab = (rl.astype(str) + ". " + rated["unit_name"].astype(str)).tolist()
+    ylab = _plain(rl.astype(str) + ". " + rated["unit_name"].astype(str)).tolist()
     for c in ("rank_p05", "rank_p95", "rank_median"):
         rated[c] = pd.to_numeric(rated[c], errors="coerce") if c in rated else np.nan
 
@@ -375,7 +398,7 @@ def rating_dots(df: pd.DataFrame, *, lang: str = "en", labels: Mapping[str, str]
     fig.update_xaxes(range=[0.5, hi + 0.5], dtick=1 if hi <= 25 else None, row=1, col=2)
     if len(not_rated):
         cov = pd.to_numeric(not_rated["coverage"], errors="coerce") if "coverage" in not_rated else None
-        names = not_rated["unit_name"].astype(str)
+        names = _plain(not_rated["unit_name"].astype(str))
         if cov is not None:
             names = names.where(cov.isna(), names + " (" + lab["coverage"] + " " + (cov * 100).round().astype(
                 "Int64").astype(str) + "%)")
@@ -409,17 +432,19 @@ def rank_history(df: pd.DataFrame, *, lang: str = "en", highlight: Sequence[str]
         part = d[d["unit_name"] == u]
         grey = u not in colour_of
         colour = "#CCCCCC" if grey else colour_of[u]
+        x = _plain(part["period"]) if part["period"].map(lambda v: isinstance(v, str)).all() else part["period"]
         fig.add_trace(go.Scatter(
-            x=part["period"], y=part["rank"], mode="lines+markers", name=str(u), connectgaps=False,
+            x=x, y=part["rank"], mode="lines+markers", name=plain(u), connectgaps=False,
             line=dict(color=colour, width=1.5 if grey else 2.5), marker=dict(size=6 if grey else 8),
-            hovertemplate=f"{u}<br>%{{x}}: %{{y:.0f}}<extra></extra>",
+            hovertemplate=f"{plain(u)}<br>%{{x}}: %{{y:.0f}}<extra></extra>",
         ))
     hi = d["rank"].max()
     _layout(fig, lang, title, height=420)
     fig.update_yaxes(autorange=False, range=[(hi if pd.notna(hi) else 1) + 0.5, 0.5],
-                     dtick=1 if pd.notna(hi) and hi <= 25 else None, title=dict(text=rank_title) if rank_title else None)
+                     dtick=1 if pd.notna(hi) and hi <= 25 else None,
+                     title=dict(text=plain(rank_title)) if rank_title else None)
     if periods and not isinstance(periods[0], (pd.Timestamp, _dt.date)):
-        fig.update_xaxes(type="category", categoryorder="array", categoryarray=periods)
+        fig.update_xaxes(type="category", categoryorder="array", categoryarray=[plain(p) for p in periods])
     else:
         fig.update_xaxes(tickformat=DATE_TICKFORMAT)
     fig.update_layout(legend=dict(orientation="v", y=1, x=1.02, yanchor="top"))
@@ -447,6 +472,7 @@ def indicator_series(df: pd.DataFrame, target_value: float | None = None, target
     xcol = "period_start" if "period_start" in df.columns else "date"
     _require(df, [xcol, "plan", "fact"], "indicator_series")
     lab = _labels(SERIES_LABELS, labels)
+    unit_of_measure = plain(unit_of_measure) if unit_of_measure else None
     d = df.copy()
     d["_x"] = _dates(d[xcol])
     d = d.sort_values("_x", kind="stable")
@@ -507,7 +533,9 @@ def plan_fact_bars(df: pd.DataFrame, *, lang: str = "en", labels: Mapping[str, s
     _require(df, ["unit_name", "plan", "fact", "rag"], "plan_fact_bars")
     lab = _labels(PLAN_FACT_LABELS, labels)
     words = _rag_texts(lab)
+    unit_of_measure = plain(unit_of_measure) if unit_of_measure else None
     d = df.copy()
+    d["unit_name"] = _plain(d["unit_name"].astype(str))
     d["plan"] = pd.to_numeric(d["plan"], errors="coerce")
     d["fact"] = pd.to_numeric(d["fact"], errors="coerce")
     d["_rag"] = normalise_rag(d["rag"])
@@ -576,7 +604,7 @@ def cumulative_execution(df: pd.DataFrame, *, program_col: str | None = None, la
                              hovertemplate=f"{lab['elapsed']}: %{{y:.1%}}<extra></extra>"))
     groups = d.groupby(program_col, sort=False) if program_col else [(lab["executed"], d)]
     for i, (name, part) in enumerate(groups):  # one trace per program
-        name = name[0] if isinstance(name, tuple) else name
+        name = plain(name[0] if isinstance(name, tuple) else name)
         fig.add_trace(go.Scatter(x=part["_x"], y=pd.to_numeric(part["cum_share_spent"], errors="coerce"),
                                  mode="lines+markers", name=str(name), connectgaps=False,
                                  line=dict(color=QUALITATIVE[i % len(QUALITATIVE)], width=2.5),
@@ -584,7 +612,7 @@ def cumulative_execution(df: pd.DataFrame, *, program_col: str | None = None, la
     _layout(fig, lang, title, height=420)
     fig.update_yaxes(tickformat=".0%", rangemode="tozero")
     if xcol == "month":
-        fig.update_xaxes(tickvals=list(range(1, 13)), ticktext=list(month_names) if month_names else None,
+        fig.update_xaxes(tickvals=list(range(1, 13)), ticktext=[plain(m) for m in month_names] if month_names else None,
                          range=[0.5, 12.5])
     else:
         fig.update_xaxes(tickformat=DATE_TICKFORMAT)
@@ -602,7 +630,7 @@ def execution_bars(df: pd.DataFrame, *, lang: str = "en", labels: Mapping[str, s
     lab = _labels(BUDGET_LABELS, labels)
     d = df.copy()
     d["execution"] = pd.to_numeric(d["execution"], errors="coerce")
-    names = d["name"].astype(str)
+    names = _plain(d["name"].astype(str))
     has = d["execution"].notna()
     fig = go.Figure()
     fig.add_trace(go.Bar(y=names[has], x=d.loc[has, "execution"], orientation="h", marker=dict(color=_NEUTRAL),
@@ -636,7 +664,7 @@ def spike_bars(df: pd.DataFrame, threshold: float = 0.40, *, lang: str = "en",
     d["q4_share"] = pd.to_numeric(d["q4_share"], errors="coerce")
     flagged = d["flagged"].fillna(False).astype(bool) & d["q4_share"].notna()
     has = d["q4_share"].notna()
-    names = d["program"].astype(str)
+    names = _plain(d["program"].astype(str))
     fig = go.Figure()
     fig.add_trace(go.Bar(y=names[has & ~flagged], x=d.loc[has & ~flagged, "q4_share"], orientation="h",
                          name=lab["not_flagged"], marker=dict(color=_NEUTRAL), texttemplate="%{x:.1%}",
@@ -683,7 +711,7 @@ def project_timeline(df: pd.DataFrame, *, lang: str = "en", labels: Mapping[str,
     lab = _labels(TIMELINE_LABELS, labels)
     words = _rag_texts(lab)
     d = df.copy()
-    d["_name"] = d["name"].astype(str)
+    d["_name"] = _plain(d["name"].astype(str))
     ps, pe = _dates(d["planned_start"]), _dates(d["planned_end"])
     start2 = _dates(d["actual_start"]).fillna(ps) if "actual_start" in d else ps
     nat = pd.Series(pd.NaT, index=d.index, dtype="datetime64[ns]")
@@ -776,9 +804,9 @@ def goal_sunburst(df: pd.DataFrame, *, kind: str = "sunburst", lang: str = "en",
     scaled = (d["score"] - lo) / (100.0 - lo) * 100.0  # the colour position only; texts keep the score
     d["_parent"] = d["parent"].astype(object).where(d["parent"].notna(), "").astype(str)
     lvl = d["level"].astype(str)
-    d["_level"] = lvl.map(dict(level_labels)).fillna(lvl) if level_labels else lvl
+    d["_level"] = _plain(lvl.map(dict(level_labels)).fillna(lvl) if level_labels else lvl)
     nd = rag_label("grey", lab["no_data"])
-    resp = (d[responsible_col].astype(object).where(d[responsible_col].notna(), "—")
+    resp = (_plain(d[responsible_col].astype(object).where(d[responsible_col].notna(), "—"))
             if responsible_col in d else pd.Series("—", index=d.index, dtype=object))
     custom = np.column_stack([d["_level"], d["score"].astype(object).where(d["score"].notna(), None), resp])
     resp_line = f"<br>{lab['responsible']}: %{{customdata[2]}}" if responsible_col in d else ""
@@ -786,7 +814,7 @@ def goal_sunburst(df: pd.DataFrame, *, kind: str = "sunburst", lang: str = "en",
                      "%{customdata[1]:.1f}", f"<b>%{{label}}</b><br>%{{customdata[0]}}<br>{lab['score']}: {nd}")
     hover = (pd.Series(hover) + resp_line + "<extra></extra>").tolist()
     text_sc = np.where(d["score"].notna(), "%{label}<br>%{customdata[1]:.1f}", "%{label}<br>" + nd)
-    common = dict(ids=d["id"].astype(str), parents=d["_parent"], labels=d["name"].astype(str),
+    common = dict(ids=d["id"].astype(str), parents=d["_parent"], labels=_plain(d["name"].astype(str)),
                   customdata=custom, hovertemplate=hover, texttemplate=text_sc.tolist(),
                   marker=dict(colors=score_colours(scaled), line=dict(color="white", width=1)),
                   maxdepth=max_depth, insidetextfont=dict(color=_text_on(scaled.fillna(0))))
@@ -820,7 +848,7 @@ def ratio_bars(df: pd.DataFrame, *, lang: str = "en", labels: Mapping[str, str] 
     for c in ("ratio", "numerator", "denominator"):
         d[c] = pd.to_numeric(d[c], errors="coerce")
     has = d["ratio"].notna() & d["denominator"].fillna(0).gt(0)
-    names = d["group"].astype(str)
+    names = _plain(d["group"].astype(str))
     fig = go.Figure()
     custom = np.column_stack([d.loc[has, "numerator"], d.loc[has, "denominator"]]) if has.any() else None
     fig.add_trace(go.Bar(y=names[has], x=d.loc[has, "ratio"], orientation="h", marker=dict(color=_NEUTRAL),

@@ -21,6 +21,23 @@ view_audit             yes    no       no          no              no
 admin's, as pages_registry has it. Leadership reads everything and changes
 nothing. A project office uploads and reads for its assigned regions and
 organisations only; :func:`allowed_units` gives the importer that set.
+
+A detail view opened by a URL parameter (``?instruction=``, ``?project=``,
+``?region=``) asks :func:`can_see` about that one thing, so a typed or shared
+link shows nothing a menu would not have offered the reader:
+
+===========  =====  =======  ==========  ==============  ======
+detail       admin  analyst  leadership  project_office  public
+===========  =====  =======  ==========  ==============  ======
+instruction  yes    yes      yes         own units       no
+project      yes    yes      yes         own units       no
+region       yes    yes      yes         own units       no
+indicator    yes    yes      yes         yes             no
+===========  =====  =======  ==========  ==============  ======
+
+An instruction's issuer and responsible official are internal: the public
+reader of the situation room sees the counts, never one instruction. An
+indicator's passport is national (its regional values are the region's).
 """
 
 from __future__ import annotations
@@ -83,6 +100,32 @@ def allowed_units(user: User | None, store=None) -> set[str] | None:
         orgs = store.df(f"SELECT org_id FROM organisations WHERE region_kato IN ({placeholders})", sorted(units))
         units |= set(orgs["org_id"].astype(str))
     return units
+
+
+# detail kind -> (roles that may see one, whether a restricted reader sees only those of its own units)
+DETAILS: dict[str, tuple[frozenset[str], bool]] = {
+    "instruction": (frozenset({"admin", "analyst", "leadership", "project_office"}), True),
+    "project": (frozenset({"admin", "analyst", "leadership", "project_office"}), True),
+    "region": (frozenset({"admin", "analyst", "leadership", "project_office"}), True),
+    "indicator": (frozenset({"admin", "analyst", "leadership", "project_office"}), False),
+}
+
+
+def can_see(user: User | None, kind: str, unit=None, store=None) -> bool:
+    """True when ``user`` may see the detail of one ``kind`` (see :data:`DETAILS`) belonging to ``unit``
+    (a KATO code or org_id; None or missing when it belongs to none).
+
+    A reader restricted to units (a project office) sees a unit-bound detail only when ``unit`` is one of
+    :func:`allowed_units` (``store`` adds the organisations of its regions); a detail with no unit is not
+    shown to it. Unknown kinds raise ``KeyError``.
+    """
+    roles, scoped = DETAILS[kind]
+    if user is None or user.role not in roles:
+        return False
+    allowed = allowed_units(user, store)
+    if allowed is None or not scoped:
+        return True
+    return unit is not None and not pd.isna(unit) and str(unit) in allowed
 
 
 def require_units(user: User | None, unit_codes, store=None) -> None:

@@ -28,6 +28,7 @@ from sac.auth.permissions import public_views_enabled
 from sac.i18n import LANGUAGE_NAMES, LANGUAGES
 from sac.ui import cache, lang
 from sac.ui.lang import tr
+from sac.ui.text import md_escape
 
 SESSION_KEY = "sac_user"
 _LOG = logging.getLogger("sac.auth")
@@ -126,7 +127,7 @@ def sign_in_form() -> None:
     """The username/password form, and the "Sign in with <provider>" button when OIDC is configured."""
     refused = st.session_state.get("_sac_oidc_refused")
     if refused:
-        st.error(tr("auth.oidc_refused", reason=refused))
+        st.error(tr("auth.oidc_refused", reason=md_escape(refused)))
     with st.form("sac_sign_in", enter_to_submit=True):
         username = st.text_input(tr("auth.username"), key="sac_sign_in_username", autocomplete="username")
         password = st.text_input(tr("auth.password"), type="password", key="sac_sign_in_password",
@@ -182,8 +183,8 @@ def sidebar_account(user: User | None) -> None:
         st.caption(tr("auth.public_visitor"))
         st.page_link("pages/account.py", label=tr("auth.sign_in"), icon=":material/login:")
         return
-    st.markdown(f"**{user.display_name}**")
-    st.caption(f"{role_label(user.role)} · {user.username}", help=None)
+    st.markdown(f"**{md_escape(user.display_name)}**")
+    st.caption(f"{role_label(user.role)} · {md_escape(user.username)}", help=None)
     if user.source == "builtin" and acc.must_change_password(cache.store(), user.username):
         st.warning(tr("auth.must_change_password"), icon=":material/lock_reset:")
     if st.button(tr("auth.sign_out"), key="sac_sign_out", icon=":material/logout:"):

@@ -9,6 +9,8 @@ visitor, and checks the role again, so a page never trusts that the navigation h
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import streamlit as st
 from streamlit.runtime.pages_manager import PagesManager
 
@@ -16,6 +18,7 @@ from sac.auth import User
 from sac.auth.permissions import can_open
 from sac.ui import auth
 from sac.ui.lang import tr
+from sac.ui.text import md_escape
 
 
 def disable_pages_folder_mode() -> None:
@@ -41,3 +44,19 @@ def page(path: str) -> User | None:
         st.error(tr("common.not_allowed"), icon=":material/lock:")
         st.stop()
     return user
+
+
+def not_available(kind: str, ident) -> None:
+    """Say plainly that the ``kind`` detail ``ident`` (``"instruction"``, ``"project"``, ``"region"``; the id
+    from the URL) is not available to this reader (:func:`sac.auth.permissions.can_see` said no)."""
+    st.warning(tr("access." + kind, id=md_escape(ident)), icon=":material/lock:")
+
+
+def url_outside(param: str, allowed: Iterable, kind: str) -> bool:
+    """For a reader restricted to some units: when the URL's ``?param=`` names one outside ``allowed``, say it
+    is not available (the page's filter then falls back to one of the reader's own) and return True."""
+    wanted = st.query_params.get(param)
+    if wanted and wanted not in {str(a) for a in allowed}:
+        not_available(kind, wanted)
+        return True
+    return False
