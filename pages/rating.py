@@ -83,18 +83,12 @@ if rated.empty:
                      query_params={"period": latest})
 else:
     st.subheader(tr("rating.table_title"))
-    export = pd.DataFrame({
-        tr("rating.col_rank"): rated["rank_label"].astype(str),
-        tr("rating.col_region"): rated[name_col],
-        tr("rating.col_score"): rated["score_rounded"].astype("float64"),
-        tr("rating.col_coverage"): rated["coverage_pct"].astype("float64").round(1),
-        tr("rating.col_movement"): rated["movement_arrow"],
-        tr("rating.col_prev_rank"): rated["rank_prev"],
-        tr("rating.col_band"): rated["band"],
-        tr("rating.col_indicators"): rated["n_indicators"],
-    }).reset_index(drop=True)
-    # on screen every number is written in the reader's language (1 234,5 / 98,2%); the download keeps numbers
+    export = views.export_table(rated, code)
+    # on screen every number is written in the reader's language (1 234,5 / 98,2%), a tie as '=11' and movement
+    # as an arrow; the download keeps numbers
     display = export.assign(**{
+        tr("rating.col_rank"): rated["rank_label"].astype(str).to_numpy(),
+        tr("rating.col_movement"): rated["movement_arrow"].to_numpy(),
         tr("rating.col_score"): rated["score_rounded"].map(lambda x: lang.num(x, 1)).to_numpy(),
         tr("rating.col_coverage"): rated["coverage_pct"].map(lang.pct).to_numpy(),
         tr("rating.col_prev_rank"): rated["rank_prev"].map(lambda x: "—" if pd.isna(x) else str(int(x))).to_numpy(),
@@ -196,7 +190,5 @@ else:
     fig_hist = charts.rank_history(hist_df[["period", "unit_name", "rank"]], lang=code, highlight=leaders,
                                    rank_title=tr("rating.col_rank"))
     widgets.chart(fig_hist, f"rating_history_{chosen_set}", key="rating_history")
-    wide = hist_df.pivot_table(index="unit_name", columns="period", values="rank", aggfunc="first")
-    wide = wide.reset_index().rename(columns={"unit_name": tr("rating.col_region")})
-    widgets.download_table(wide, f"rating_history_{chosen_set}", key="rating_hist_dl",
+    widgets.download_table(views.history_export(history, code), f"rating_history_{chosen_set}", key="rating_hist_dl",
                            methodology_version=cache.methodology_version())

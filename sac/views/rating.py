@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from sac import i18n
 from sac.metrics import plan_fact as _pf
 from sac.metrics import ratings as _ratings
 
@@ -131,6 +132,41 @@ def rating_table(store, period: str | None = None, indicator_set: str = ALL, *, 
     out["coverage_pct"] = 100.0 * out["coverage"].astype("float64")
     out["position"] = position(out["rank"], out["rated"])
     return out
+
+
+def export_table(rated: pd.DataFrame, lang: str = i18n.DEFAULT_LANGUAGE) -> pd.DataFrame:
+    """The rating table as downloaded (CSV/XLSX), headers in ``lang``: numbers stay numbers.
+
+    Input: the rated rows of :func:`rating_table`. Rank, previous rank and movement are integers (Int64),
+    so a spreadsheet sorts them as numbers; a tie is two equal ranks (the page's '=11' is only how the
+    screen shows it, and as text it sorted wrongly and opened as a formula). Movement is places moved up
+    (negative: down), empty when the region was not rated in both periods, as the page's arrow is.
+    Score and coverage (percent, one decimal) are floats. The band stays text ('2–5').
+    """
+    def h(key: str) -> str:
+        return i18n.t(f"rating.col_{key}", lang)
+
+    rank_prev = pd.Series(pd.array(rated["rank_prev"], dtype="Int64"))
+    movement = pd.Series(pd.array(rated["movement"], dtype="Int64")).mask(rank_prev.isna())
+    return pd.DataFrame({
+        h("rank"): pd.array(rated["rank"], dtype="Int64"),
+        h("region"): rated[i18n.name_column(lang)].to_numpy(),
+        h("score"): rated["score_rounded"].astype("float64").to_numpy(),
+        h("coverage"): rated["coverage_pct"].astype("float64").round(1).to_numpy(),
+        h("movement"): movement.array,
+        h("prev_rank"): rank_prev.array,
+        h("band"): rated["band"].to_numpy(),
+        h("indicators"): pd.array(rated["n_indicators"], dtype="Int64"),
+    })
+
+
+def history_export(history: pd.DataFrame, lang: str = i18n.DEFAULT_LANGUAGE) -> pd.DataFrame:
+    """Rank history as downloaded: one row per region (header in ``lang``), one integer column per period,
+    empty where the region was not rated."""
+    wide = history.pivot_table(index=i18n.name_column(lang), columns="period", values="rank", aggfunc="first")
+    wide = wide.astype("Float64").round().astype("Int64")
+    wide.columns = [str(c) for c in wide.columns]
+    return wide.reset_index().rename(columns={i18n.name_column(lang): i18n.t("rating.col_region", lang)})
 
 
 def position(rank: pd.Series, rated: pd.Series) -> pd.Series:
