@@ -11,6 +11,7 @@ from sac import charts
 from sac.auth.permissions import allowed_units, restrict_frame
 from sac.methodology import current
 from sac.ui import cache, guard, lang, widgets
+from sac.ui.text import md_escape
 from sac.views import budget as v
 
 user = guard.page("pages/budget.py")
@@ -29,7 +30,7 @@ if not years:
     st.stop()
 programs = cache.call(v.program_options)
 regions = cache.call(v.region_options)
-scope = allowed_units(user)
+scope = allowed_units(user, cache.store())  # a project office: its regions and their organisations
 if scope is not None:
     regions = regions[regions["kato"].isin(sorted(scope))]
 prog_name = dict(zip(programs["program_code"], programs[NAME], strict=True))
@@ -48,6 +49,8 @@ def _pct(x) -> str:
     return lang.pct(100 * x) if pd.notna(x) else "—"
 
 
+if scope is not None:  # a typed ?region= outside the office's regions: say so (the filter falls back to its own)
+    guard.url_outside("region", regions["kato"], "region")
 c1, c2, c3 = st.columns([1, 3, 2])
 with c1:
     year = widgets.select(tr("budget.year"), years, "year", default=years[0])
@@ -79,9 +82,9 @@ m[3].metric(tr("budget.m_execution"), _pct(t0["execution"]), width=180)
 m[4].metric(f'{tr("budget.m_unspent")}, {MLN}', lang.num(t0["unspent"], 0), width=180)
 latest = t0["latest_period"]
 if isinstance(latest, str) and latest != str(year) and not latest.endswith(("-12", "-Q4")):
-    st.caption(tr("budget.ytd_note", year=year, period=v.period_label(latest)))
+    st.caption(tr("budget.ytd_note", year=year, period=md_escape(v.period_label(latest))))
 by_program = cache.call(v.execution, year, "program", program, units)
-by_region = restrict_frame(cache.call(v.execution, year, "region", program, units), user, "key")
+by_region = restrict_frame(cache.call(v.execution, year, "region", program, units), user, "key", cache.store())
 
 labels = {"elapsed": tr("budget.lbl_elapsed"), "executed": tr("budget.lbl_executed"),
           "no_data": tr("common.no_data"), "reference": tr("budget.lbl_reference"),
@@ -159,7 +162,8 @@ if program:
 if spikes.empty:
     widgets.empty_state(tr("budget.what_monthly", year=year))
 elif spikes["q4_share"].isna().all():  # the year's data do not reach December yet: nothing to draw
-    st.info(tr("budget.spikes_not_yet", year=year, period=v.period_label(latest)), icon=":material/hourglass_top:")
+    st.info(tr("budget.spikes_not_yet", year=year, period=md_escape(v.period_label(latest))),
+            icon=":material/hourglass_top:")
 else:
     sp = spikes.sort_values("q4_share", ascending=False, na_position="last")
     fig = charts.spike_bars(sp.assign(program=sp["program_code"] + " " + sp["program_code"].map(prog_name).fillna("").map(_short)),
@@ -207,7 +211,7 @@ widgets.methodology_badge(method.version)
 # -- conflicts between source documents --------------------------------------------------------------
 st.subheader(tr("budget.sec_conflicts"))
 st.caption(tr("budget.conflicts_caption"))
-conf = cache.call(v.conflicts, program)
+conf = cache.call(v.conflicts, program, units)   # a project office: its own units' rows only
 if conf.empty:
     st.success(tr("budget.no_conflicts"), icon=":material/check:")
 else:

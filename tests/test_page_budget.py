@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import io
+import shutil
+from pathlib import Path
+
 import pandas as pd
 import pytest
+from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
 from test_pages import open_directly as open_page
 
 from sac.auth import User
+from sac.store import Store
 from sac.views import budget as views
 
 PAGE = "pages/budget.py"
-
-
+OFFICE = User(username="office", display_name="Office", role="project_office", units=frozenset({"75"}))
+OFFICE_UNITS = {"75", "AKM-75", "PO-ADC", "AGP"}   # Almaty and the organisations of Almaty in the demo
 
 
 def _table(at, column: str) -> pd.DataFrame:
@@ -105,3 +111,71 @@ def test_an_unfinished_year_says_why_there_is_no_spike_chart(app_env):
     assert any("2026 is not over: the data reach 10.2026" in i.value for i in at.info)
     assert any("data up to 10.2026" in c.value for c in at.caption)
     assert not any("seed" in c.value for c in at.caption)
+
+
+# -- a project office's scope covers every table and download (issue 8, finding 8) ------------------------------------
+
+@pytest.fixture
+def conflicts_env(demo_db_path, tmp_path, monkeypatch):
+    """The demo plus program 068 planned with different amounts in two documents in Almaty and in Astana
+    (the demo's own conflicts are the ministry's, MLSP)."""
+    path = tmp_path / "sac.duckdb"
+    shutil.copy(demo_db_path, path)
+    with Store(path) as s, s.write() as cur:
+        for unit in ("75", "71"):
+            cur.execute("INSERT INTO budget_lines (program_code, unit_code, period, source_document, plan) VALUES "
+                        "('068', ?, '2024', 'Akimat plan', 100), ('068', ?, '2024', 'Budget program 068', 150)",
+                        [unit, unit])
+        cur.execute("UPDATE meta SET value = '7100000' WHERE key = 'data_version'")   # no other test's cache
+    monkeypatch.setenv("SAC_DB_PATH", str(path))
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    return path
+
+
+@pytest.fixture
+def media(monkeypatch) -> list:
+    """The media storages AppTest creates for its runs (each run's mock runtime has one): the last one holds the
+    files behind the last run's download buttons."""
+    made = []
+    init = MemoryMediaFileStorage.__init__
+
+    def record(self, *args, **kwargs):
+        init(self, *args, **kwargs)
+        made.append(self)
+
+    monkeypatch.setattr(MemoryMediaFileStorage, "__init__", record)
+    return made
+
+
+def _download(at, media: list, key: str) -> pd.DataFrame:
+    """The CSV behind the download button ``key``."""
+    button = next(b for b in at.get("download_button") if b.proto.id.endswith(key))
+    data = media[-1].get_file(button.proto.url.rsplit("/", 1)[1]).content
+    return pd.read_csv(io.BytesIO(data), encoding="utf-8-sig", dtype=str)
+
+
+def test_conflicts_table_and_download_are_a_project_offices_own(conflicts_env, media):
+    at = open_page(PAGE, user=OFFICE, params={"year": "2025"})
+    assert not at.exception
+    conf = _table(at, "Source document")
+    assert set(conf["Unit"]) == {"75"}                                   # Almaty's conflict, not MLSP's or Astana's
+    assert set(_download(at, media, "dl_conflicts_csv")["Unit"]) == {"75"}
+
+
+def test_conflicts_table_shows_every_unit_to_an_analyst(conflicts_env, media):
+    at = open_page(PAGE, user=User("analyst", "Analyst", "analyst"), params={"year": "2025"})
+    assert not at.exception
+    assert {"75", "71", "MLSP"} <= set(_table(at, "Source document")["Unit"])
+    assert {"75", "71", "MLSP"} <= set(_download(at, media, "dl_conflicts_csv")["Unit"])
+
+
+def test_every_budget_table_and_download_of_a_project_office_is_its_own(conflicts_env, media):
+    at = open_page(PAGE, user=OFFICE, params={"year": "2025"})
+    assert not at.exception
+    for table in at.dataframe:
+        df = table.value
+        if "Unit" in df.columns:
+            assert set(df["Unit"]) <= OFFICE_UNITS
+    regions = next(d.value for d in at.dataframe if "Name" in d.value.columns and "75" in set(d.value.iloc[:, 0]))
+    assert set(regions.iloc[:, 0]) <= OFFICE_UNITS
+    assert set(_download(at, media, "dl_regions_csv").iloc[:, 0]) <= OFFICE_UNITS

@@ -190,13 +190,14 @@ def efficiency(store, year: int, region=None) -> pd.DataFrame:
     return out.sort_values("program_code").reset_index(drop=True)
 
 
-def conflicts(store, program: str | None = None) -> pd.DataFrame:
+def conflicts(store, program: str | None = None, region=None) -> pd.DataFrame:
     """Plans of one program and year carried with different amounts in different documents (seed 001 Table 11).
 
     sac.metrics.budget.conflicts over every year: program_code, subprogram_code, unit_code, year,
     source_document, amount, n_documents, min_amount, max_amount, spread — one row per document.
+    ``region``: one unit code, several (a project office's scope: only its units' rows), or None (all).
     """
-    x = lines(store, None, program, None)
+    x = lines(store, None, program, region)
     if x.empty:
         return pd.DataFrame(columns=["program_code", "subprogram_code", "unit_code", "year", "source_document",
                                      "amount", "n_documents", "min_amount", "max_amount", "spread"])
