@@ -209,3 +209,69 @@ def test_no_writer_relies_on_a_key_constraint_of_indicator_values():
                                                      *ROOT.joinpath("pages").rglob("*.py")]
                  if p.exists() and pattern.search(p.read_text(encoding="utf-8"))]
     assert offenders == []
+
+
+# -- a file that leaves the document out (issue 9: parallel rows picked alphabetically) ----------------------
+
+def _one_indicator_store(tmp_path):
+    from sac.store import Store
+
+    s = Store(tmp_path / "doc.duckdb")
+    with s.write() as cur:
+        cur.execute("INSERT INTO indicators (indicator_id, name_en, name_ru, name_kk, periodicity) "
+                    "VALUES ('POP', 'Population', 'Население', 'Халық', 'year')")
+    return s
+
+
+def test_file_without_document_updates_the_single_stored_row(tmp_path):
+    from sac.ingest import import_file
+
+    s = _one_indicator_store(tmp_path)
+    first = tmp_path / "a.csv"
+    first.write_text("indicator;region;period;document;fact\nPOP;75;2022;Bureau 2023;2000\n", encoding="utf-8")
+    assert import_file(s, first, "indicator_values", dry_run=False).status == "committed"
+    second = tmp_path / "b.csv"
+    second.write_text("indicator;region;period;fact\nPOP;75;2022;2100\n", encoding="utf-8")
+    rep = import_file(s, second, "indicator_values", dry_run=False)
+    assert (rep.status, rep.inserted, rep.updated) == ("committed", 0, 1)
+    assert s.df("SELECT source_document, fact FROM indicator_values").to_dict("records") == [
+        {"source_document": "Bureau 2023", "fact": 2100.0}]
+    s.close()
+
+
+def test_file_without_document_is_refused_when_two_documents_hold_the_value(tmp_path):
+    from sac.ingest import import_file
+
+    s = _one_indicator_store(tmp_path)
+    first = tmp_path / "a.csv"
+    first.write_text("indicator;region;period;document;fact\nPOP;75;2022;Bureau 2023;2000\n"
+                     "POP;75;2022;Akimat report;1990\n", encoding="utf-8")
+    assert import_file(s, first, "indicator_values", dry_run=False).status == "committed"
+    before = s.df("SELECT * FROM indicator_values ORDER BY source_document")
+    second = tmp_path / "b.csv"
+    second.write_text("indicator;region;period;fact\nPOP;75;2022;2100\nPOP;71;2022;1300\n", encoding="utf-8")
+    rep = import_file(s, second, "indicator_values", dry_run=False)
+    assert rep.status == "rejected"
+    err = rep.errors.iloc[0]
+    assert (err["row"], err["code"]) == (2, "ambiguous_document")
+    assert "Akimat report, Bureau 2023" in err["message"]
+    assert s.df("SELECT * FROM indicator_values ORDER BY source_document").equals(before)
+    s.close()
+
+
+def test_blank_document_cell_adopts_too_and_a_new_key_has_no_document(tmp_path):
+    from sac.ingest import import_file
+
+    s = _one_indicator_store(tmp_path)
+    first = tmp_path / "a.csv"
+    first.write_text("indicator;region;period;document;fact\nPOP;75;2022;Bureau 2023;2000\n", encoding="utf-8")
+    import_file(s, first, "indicator_values", dry_run=False)
+    second = tmp_path / "b.csv"
+    second.write_text("indicator;region;period;document;fact\nPOP;75;2022;;2100\nPOP;71;2022;;1300\n",
+                      encoding="utf-8")
+    rep = import_file(s, second, "indicator_values", dry_run=False)
+    assert (rep.status, rep.inserted, rep.updated) == ("committed", 1, 1)
+    got = s.df("SELECT unit_code, source_document, fact FROM indicator_values ORDER BY unit_code")
+    assert got.to_dict("records") == [{"unit_code": "71", "source_document": "", "fact": 1300.0},
+                                      {"unit_code": "75", "source_document": "Bureau 2023", "fact": 2100.0}]
+    s.close()

@@ -91,6 +91,8 @@ MESSAGES = {
     "control_char": "{column!r}: {value!r} holds a NUL or another control character",
     "not_finite": "{column!r}: {value!r} is not a finite number",
     "date_out_of_range": "{column!r}: {value!r} is outside the years 1900-2100",
+    "ambiguous_document": "{column!r}: no document given, and this value is stored under several ({value}): "
+                          "add a document column saying which",
 }
 
 
@@ -510,6 +512,7 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
     bad = f"{raw_name}_bad"
     cur.execute(f"CREATE OR REPLACE TEMP TABLE {bad} AS SELECT * FROM {stage} WHERE _bad")
     selects = [f"{sel} FROM {bad} WHERE {w}" for w, sel in checks]
+    stage = _adopt_stored_document(cur, spec, stage, present, raw_name, header, selects)
     # A key twice in the file: the keys that repeat are found by a count per key (no row numbers
     # carried through a million groups); only their rows are then listed.
     key_cols = [k for k in spec.key if k in present]
@@ -569,6 +572,46 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
     prepared.report.rejected = max(prepared.report.rejected, n_err_rows)
     prepared.diff, prepared.raw_name = diff, raw_name
     return prepared
+
+
+LOOSE_KEY = "source_document"  # a key column a file may leave out (or blank): see _adopt_stored_document
+
+
+def _adopt_stored_document(cur, spec: Kind, stage: str, present: list[str], raw_name: str, header: dict,
+                           selects: list[str]) -> str:
+    """Keep the natural key unambiguous when a file leaves the source document out (or blank).
+
+    A row with no document whose other key columns match exactly one stored row updates that row (it takes
+    the stored row's document); matching several stored rows (one value under two documents) is an error
+    naming their documents, since nobody can tell which one the file means; matching none is inserted with
+    no document. Without this, a file without a ``document`` column added a parallel row beside the stored
+    one, and ``v_indicator_cells`` picked between them alphabetically. Returns the stage to diff against.
+    """
+    if LOOSE_KEY not in spec.key:
+        return stage
+    others = [k for k in spec.key if k != LOOSE_KEY]
+    if any(k not in present for k in others):
+        return stage
+    doc = f"s.{ident(LOOSE_KEY)}" if LOOSE_KEY in present else "''"
+    on = " AND ".join(f"t.{ident(k)} = s.{ident(k)}" for k in others)
+    match = f"{raw_name}_docs"
+    cur.execute(f"CREATE OR REPLACE TEMP TABLE {match} AS SELECT s._row, count(DISTINCT t.{ident(LOOSE_KEY)}) AS n, "
+                f"min(t.{ident(LOOSE_KEY)}) AS doc, string_agg(DISTINCT t.{ident(LOOSE_KEY)}, ', ' ORDER BY "
+                f"t.{ident(LOOSE_KEY)}) AS docs FROM {stage} s JOIN {spec.table} t ON {on} "
+                f"WHERE coalesce({doc}, '') = '' GROUP BY s._row")
+    column = header.get(LOOSE_KEY, header.get(others[0], others[0]))
+    selects.append(f"SELECT _row AS row, {literal(column)} AS column, docs AS value, 'error' AS severity, "
+                   f"'ambiguous_document' AS code FROM {match} WHERE n > 1")
+    adopted = f"{raw_name}_stage_doc"
+    if LOOSE_KEY in present:
+        cur.execute(f"CREATE OR REPLACE TEMP VIEW {adopted} AS SELECT s.* REPLACE (CASE WHEN m.n = 1 THEN m.doc "
+                    f"ELSE s.{ident(LOOSE_KEY)} END AS {ident(LOOSE_KEY)}) FROM {stage} s "
+                    f"LEFT JOIN {match} m USING (_row)")
+    else:
+        cur.execute(f"CREATE OR REPLACE TEMP VIEW {adopted} AS SELECT s.*, CASE WHEN m.n = 1 THEN m.doc ELSE '' END "
+                    f"AS {ident(LOOSE_KEY)} FROM {stage} s LEFT JOIN {match} m USING (_row)")
+        present.append(LOOSE_KEY)
+    return adopted
 
 
 def _drop_raw(cur, raw_name: str) -> None:
