@@ -59,3 +59,13 @@ def test_a_failed_write_leaves_nothing_and_keeps_the_data_version(tmp_path):
     with s.write() as cur:
         cur.execute("INSERT INTO organisations VALUES ('o1', 'akimat', 'A', 'A', 'A', '75')")
     assert s.data_version() == before + 1
+
+
+def test_region_aliases_table_is_empty_after_migration():
+    """Migration 006 is plain DDL: the package's aliases are read from the CSV at lookup time, not seeded."""
+    s = Store(":memory:")
+    assert 6 in s.applied_migrations()
+    cols = s.df("SELECT column_name FROM information_schema.columns WHERE table_name = 'region_aliases' "
+                "ORDER BY ordinal_position")["column_name"].tolist()
+    assert cols[:6] == ["alias", "alias_as_written", "kato", "kind", "note", "source"]
+    assert s.scalar("SELECT count(*) FROM region_aliases") == 0
