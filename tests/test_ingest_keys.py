@@ -275,3 +275,28 @@ def test_blank_document_cell_adopts_too_and_a_new_key_has_no_document(tmp_path):
     assert got.to_dict("records") == [{"unit_code": "71", "source_document": "", "fact": 1300.0},
                                       {"unit_code": "75", "source_document": "Bureau 2023", "fact": 2100.0}]
     s.close()
+
+
+def test_not_reported_cells_are_missing_with_a_warning_never_a_rejected_file(tmp_path):
+    """Issue 9: '-', '…', 'x' say 'no figure': a warning naming row and column, nothing stored as zero."""
+    from sac.ingest import import_file
+
+    s = _one_indicator_store(tmp_path)
+    f = tmp_path / "nr.csv"
+    f.write_text("indicator;region;period;plan;fact\n"
+                 "POP;75;2022;;-\n"          # row 2: nothing reported: skipped
+                 "POP;71;2022;1300;…\n"      # row 3: plan only
+                 "POP;79;2022;x;1100\n"      # row 4: fact only
+                 "POP;10;2022;;12 345\n", encoding="utf-8")
+    rep = import_file(s, f, "indicator_values", dry_run=False)
+    assert rep.status == "committed", rep.problems
+    assert (rep.inserted, rep.not_reported) == (3, 3)
+    warned = rep.warnings[["row", "column", "code"]].to_dict("records")
+    assert warned == [{"row": 2, "column": "fact", "code": "not_reported"},
+                      {"row": 3, "column": "fact", "code": "not_reported"},
+                      {"row": 4, "column": "plan", "code": "not_reported"}]
+    got = s.df("SELECT unit_code, plan, fact FROM indicator_values ORDER BY unit_code")
+    assert got["unit_code"].tolist() == ["10", "71", "79"]
+    assert got.set_index("unit_code")["fact"].isna().tolist() == [False, True, False]  # missing, not 0
+    assert got.set_index("unit_code")["plan"].isna().tolist() == [True, False, True]
+    s.close()

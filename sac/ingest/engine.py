@@ -86,6 +86,8 @@ MESSAGES = {
     "unreadable": "the file could not be read: {value}",
     "empty": "the file has no data rows",
     "limit": "over a limit: {value}",
+    "not_reported": "{column!r}: not reported ('-', '…', 'x'): left missing, never zero",
+    "not_reported_cells": "{value} cells are not reported ('-', '…', 'x' or empty): left missing, never zero",
     "encoding": "the file's text: {value}",
     "too_long": "{column!r}: a cell of {value} characters; the limit is 32 767 (Excel's own)",
     "control_char": "{column!r}: {value!r} holds a NUL or another control character",
@@ -122,6 +124,7 @@ class ImportReport:
     rejected: int = 0
     totals: int = 0
     blank: int = 0
+    not_reported: int = 0            # number cells with '-', '…', 'x': missing, never zero
     duplicate_of: int | None = None
     columns: dict[str, str] = field(default_factory=dict)   # header as written -> column
     problems: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=PROBLEM_COLUMNS))
@@ -141,7 +144,8 @@ class ImportReport:
 
     def counts(self) -> dict[str, int]:
         return {"inserted": self.inserted, "updated": self.updated, "unchanged": self.unchanged,
-                "rejected": self.rejected, "totals": self.totals, "warnings": len(self.warnings)}
+                "rejected": self.rejected, "totals": self.totals, "warnings": len(self.warnings),
+                "not_reported": self.not_reported}
 
 
 class _Rejected(Exception):
@@ -253,6 +257,9 @@ def _mapping(cur, f: Field, raw_name: str, cell: str, mname: str, units) -> list
 
 
 _SQL_TYPE = {"date": "DATE", "bool": "BOOLEAN"}
+# Cells that say "no figure" in published statistics and office files (after trimming).
+NOT_REPORTED = ("-", "–", "—", "−", "…", "...", "..", "x", "х", "X", "Х", "н/д", "n/a", "N/A")
+NOT_REPORTED_SQL = ", ".join(literal(x) for x in NOT_REPORTED)
 
 _TOTALS_SQL = ("^\\s*(итого|всего|барлығы|барлыгы|жиыны|жиынтығы|total|grand total|subtotal|республика казахстан|"
                "казахстан|қазақстан республикасы|казахстан республикасы|по республике|республика бойынша|рк|"
@@ -386,6 +393,7 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
     s2.append(f"({' OR '.join(tot_parts)}) AS _tot")
     s3.append(f"CASE WHEN _tot AND NOT _blank THEN concat_ws(' ', {', '.join(note_cols)}) END AS _note")
     joins = []
+    not_reported: list[str] = []   # number columns whose '-', '…', 'x' cells are flagged <name>__nr
     for f in spec.fields:
         if f.name not in found:
             continue
@@ -402,7 +410,12 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
             continue
         s1.append(f"{_trimmed('r.' + c)} AS {raw_col}")
         s2.append(f"s1.{raw_col}")
-        s3.append(raw_col)
+        if f.type in ("number", "amount", "share", "int"):  # '-', '…', 'x': not reported, missing (never zero)
+            s3.append(f"CASE WHEN {raw_col} IN ({NOT_REPORTED_SQL}) THEN NULL ELSE {raw_col} END AS {raw_col}")
+            s3.append(f"coalesce({raw_col} IN ({NOT_REPORTED_SQL}), FALSE) AS {ident(f.name + '__nr')}")
+            not_reported.append(f.name)
+        else:
+            s3.append(raw_col)
         if f.type in ("number", "amount", "share", "int"):
             num = parse.number_fast_sql(raw_col)
             if f.type == "share":  # '45%' or 45 -> 0.45; 0.45 stays
@@ -481,9 +494,15 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
     if spec.kind == "contributions":
         check("unknown_project", "project_id",
               "project_id IS NOT NULL AND project_id NOT IN (SELECT project_id FROM projects)")
+    for name in not_reported:
+        check("not_reported", name, ident(name + "__nr"), value="NULL", severity="warning")
+    skip_nr = "FALSE"  # a row whose every value is 'not reported' is skipped (warned), not stored, not an error
     if spec.one_of:
         cols = [c for c in spec.one_of if c in found]
-        check("missing_value", cols[0], " AND ".join(f"{ident(c + '__raw')} IS NULL" for c in cols))
+        all_null = " AND ".join(f"{ident(c + '__raw')} IS NULL" for c in cols)
+        any_nr = " OR ".join(ident(c + "__nr") for c in cols if c in not_reported) or "FALSE"
+        skip_nr = f"({all_null} AND ({any_nr}))"
+        check("missing_value", cols[0], f"{all_null} AND NOT ({any_nr})")
     if fallback:
         check("missing_value", fallback[0], f"{ident(fallback[0])} IS NULL", value="NULL")
     if spec.kind == "indicator_values":
@@ -493,21 +512,31 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
               "AND period__kind <> indicator_id__periodicity")
     all_rows = f"{raw_name}_all"
     cur.execute(
-        f"CREATE OR REPLACE TEMP TABLE {all_rows} AS SELECT *, ({' OR '.join(w for w, _ in checks)}) AS _bad "
+        f"CREATE OR REPLACE TEMP TABLE {all_rows} AS SELECT *, ({' OR '.join(w for w, _ in checks)}) AS _bad, "
+        f"{skip_nr} AS _skip "
         f"FROM (SELECT {', '.join(s3)} FROM ("
         f"SELECT {', '.join(s2)} FROM (SELECT {', '.join(s1)} FROM {raw_name} r) s1 {' '.join(joins)}) s2)")
     _drop_raw(cur, raw_name)  # the cells are all in {all_rows} now: give their memory back for what follows
-    rep.rows_read, rep.blank, rep.totals = cur.execute(
-        f"SELECT count(*), count(*) FILTER (_blank), count(*) FILTER (_totals) FROM {all_rows}").fetchall()[0]
+    nr_count = " + ".join(f"count(*) FILTER ({ident(n + '__nr')} AND NOT _blank AND NOT _totals)"
+                          for n in not_reported) or "0"
+    rep.rows_read, rep.blank, rep.totals, rep.not_reported, skipped = cur.execute(
+        f"SELECT count(*), count(*) FILTER (_blank), count(*) FILTER (_totals), {nr_count}, "
+        f"count(*) FILTER (_skip AND NOT _blank AND NOT _totals) FROM {all_rows}").fetchall()[0]
     if rep.totals:
         probs.append(cur.execute(
             f"SELECT _row AS row, NULL AS column, _note AS value, 'info' AS severity, 'totals_row' AS code "
             f"FROM {all_rows} WHERE _totals ORDER BY 1").df())
-    if rep.rows_read - rep.blank - rep.totals == 0:
+    for name in not_reported if skipped else ():  # the skipped rows are not in the stage the checks read
+        probs.append(cur.execute(
+            f"SELECT _row AS row, ? AS column, NULL AS value, 'warning' AS severity, 'not_reported' AS code "
+            f"FROM {all_rows} WHERE _skip AND {ident(name + '__nr')} AND NOT _blank AND NOT _totals "
+            f"ORDER BY 1 LIMIT {PROBLEM_LIMIT}", [header.get(name, name)]).df())
+    if rep.rows_read - rep.blank - rep.totals - skipped == 0:
         file_problem("empty")
         return finish(False, [])
     stage = f"{raw_name}_stage"
-    cur.execute(f"CREATE OR REPLACE TEMP VIEW {stage} AS SELECT * FROM {all_rows} WHERE NOT _blank AND NOT _totals")
+    cur.execute(f"CREATE OR REPLACE TEMP VIEW {stage} AS SELECT * FROM {all_rows} "
+                "WHERE NOT _blank AND NOT _totals AND NOT _skip")
 
     bad = f"{raw_name}_bad"
     cur.execute(f"CREATE OR REPLACE TEMP TABLE {bad} AS SELECT * FROM {stage} WHERE _bad")

@@ -377,6 +377,14 @@ def import_wide(store, source: str | Path | bytes, indicator_id: str, *, file_na
         rep.problems = probs.drop_duplicates(["row", "column", "code"]).reset_index(drop=True)
         rep.problems_total = len(rep.problems)
         rep.rejected = int(rep.errors["row"].dropna().nunique())
+    if long.not_reported:  # '-', '…', 'x', empty: counted and said, never a value, never a rejected file
+        rep.not_reported += long.not_reported
+        note = pd.DataFrame([{"row": pd.NA, "column": None, "value": str(long.not_reported), "severity": "warning",
+                              "code": "not_reported_cells",
+                              "message": f"{long.not_reported} cells are not reported ('-', '…', 'x' or empty): "
+                                         "left missing, never zero"}]).astype({"row": "Int64"})
+        rep.problems = pd.concat([note, rep.problems.astype({"row": "Int64"})], ignore_index=True)
+        rep.problems_total += 1
     if rep.header_row is not None:
         rep.header_row = chosen.header_rows[0]
     rep.sheet = grid.sheet or None
