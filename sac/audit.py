@@ -13,7 +13,7 @@ import pandas as pd
 
 ACTIONS = (
     "sign_in", "sign_in_failed", "sign_out", "locked_out", "password_changed",
-    "upload", "rollback", "methodology_changed", "profile_saved",
+    "upload", "rollback", "methodology_changed", "profile_saved", "region_alias_added", "region_alias_removed",
     "user_added", "user_changed", "user_disabled", "user_password_reset",
 )
 

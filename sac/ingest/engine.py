@@ -274,6 +274,21 @@ def _trimmed(cell: str) -> str:
             f"THEN NULLIF(trim({cell}), '') ELSE {cell} END")
 
 
+def _suggest_units(cur, frame: pd.DataFrame) -> None:
+    """An unknown unit's message lists the closest known names (for the first 200 distinct values)."""
+    unknown = frame["code"].isin(["unknown_unit", "unknown_region"])
+    if not unknown.any():
+        return
+    lookup = UnitLookup.load(cur)
+    cache: dict[str, list[str]] = {}
+    for i in frame.index[unknown]:
+        v = frame.at[i, "value"]
+        if v not in cache and len(cache) < 200:
+            cache[v] = lookup.suggest(v)
+        if cache.get(v):
+            frame.at[i, "message"] += "; closest known: " + ", ".join(cache[v])
+
+
 # -- preparing one file ----------------------------------------------------------------
 
 @dataclass
@@ -303,6 +318,7 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
         frame = frame.sort_values(["row", "severity"], na_position="first", kind="stable").head(PROBLEM_LIMIT)
         frame["message"] = [MESSAGES[c].format(column=col, value=v)
                             for c, col, v in zip(frame["code"], frame["column"], frame["value"], strict=True)]
+        _suggest_units(cur, frame)
         rep.problems = frame.reset_index(drop=True)[PROBLEM_COLUMNS]
         rep.rejected = int(frame.loc[frame["severity"] == "error", "row"].dropna().nunique())
         return _Prepared(rep, spec, present, ok and rep.ok)

@@ -27,7 +27,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import difflib
-import json
 import re
 import unicodedata
 from dataclasses import dataclass, field
@@ -339,15 +338,9 @@ class AliasError(ValueError):
 
 
 def _audit(cur, actor: str, action: str, target: str, details: dict) -> None:
-    """sac.audit.record when it knows the action; otherwise the same row written directly (the action names
-    are not in sac.audit.ACTIONS yet, so the audit page's action filter does not offer them)."""
     from sac import audit
 
-    if action in audit.ACTIONS:
-        audit.record(cur, actor, action, target, details)
-    else:
-        cur.execute("INSERT INTO audit_log (actor, action, target, details) VALUES (?, ?, ?, ?)",
-                    [actor, action, target, json.dumps(details, ensure_ascii=False, default=str)])
+    audit.record(cur, actor, action, target, details)
 
 
 def list_aliases(cur) -> list[dict]:
