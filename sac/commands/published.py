@@ -61,6 +61,12 @@ def _import_table(args: argparse.Namespace) -> int:
     if not args.file.is_file():
         print(f"error: no such file {args.file}", file=sys.stderr)
         return EXIT_NOT_FOUND
+    if args.save_profile:
+        try:
+            profiles.check_name(args.save_profile)
+        except ValueError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return EXIT_USAGE
     with Store() as s:
         indicator, sheet, block, document = args.indicator, args.sheet, args.block, args.document
         if args.profile:
@@ -71,7 +77,9 @@ def _import_table(args: argparse.Namespace) -> int:
             indicator, sheet, block = indicator or prof.indicator_id, sheet or prof.sheet, block or prof.block
             document = document or prof.source_document
         if not indicator:
-            print("error: --indicator or --profile is required", file=sys.stderr)
+            hint = _matching_profiles(s, args.file, sheet)
+            print("error: --indicator or --profile is required" + (f"; saved profiles for this layout: {hint}"
+                                                                    if hint else ""), file=sys.stderr)
             return EXIT_USAGE
         try:
             w = wide.import_wide(s, args.file, indicator, sheet=sheet, block=block, source_document=document,
@@ -89,6 +97,22 @@ def _import_table(args: argparse.Namespace) -> int:
     if rep.status == "rejected" or (args.dry_run and not rep.ok):
         return EXIT_REJECTED
     return EXIT_OK
+
+
+def _matching_profiles(store, path: Path, sheet: str | None) -> str:
+    """The saved profiles whose layout this file has, as "'name' (indicator)", or ''."""
+    from sac.ingest.units import UnitLookup
+
+    try:
+        grid = wide.read_grid(path.read_bytes(), path.name, sheet)
+    except FileProblem:
+        return ""
+    cur = store.cursor()
+    try:
+        layout = wide.understand(grid, wide.resolver(UnitLookup.load(cur)))
+    finally:
+        cur.close()
+    return ", ".join(f"{p.name!r} ({p.indicator_id})" for p in profiles.matching(store, layout))
 
 
 def _profiles(args: argparse.Namespace) -> int:

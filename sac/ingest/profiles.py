@@ -16,7 +16,15 @@ import pandas as pd
 from sac import audit
 from sac.ingest.wide import Layout
 
-NAME_RE = re.compile(r"^[\w .\-]{1,80}$")
+NAME_RE = re.compile(r"^[^\x00-\x1f\x7f]{1,80}$")
+
+
+def check_name(name: str) -> str:
+    """The name trimmed, or ValueError: 1-80 characters, no control characters."""
+    name = (name or "").strip()
+    if not NAME_RE.match(name):
+        raise ValueError("a profile name is 1-80 characters without control characters")
+    return name
 
 
 @dataclass(frozen=True)
@@ -41,9 +49,7 @@ def fingerprint(layout: Layout) -> str:
 def save(store, user: str, name: str, indicator_id: str, layout: Layout, *, sheet: str | None = None,
          block: str | None = None, source_document: str = "") -> Profile:
     """Save (or replace) the profile ``name``; audited."""
-    name = name.strip()
-    if not NAME_RE.match(name):
-        raise ValueError("a profile name is 1-80 letters, digits, spaces, dots, dashes or underscores")
+    name = check_name(name)
     fp = fingerprint(layout)
     with store.write() as cur:
         if not cur.execute("SELECT 1 FROM indicators WHERE indicator_id = ?", [indicator_id]).fetchall():

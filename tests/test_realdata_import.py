@@ -1,0 +1,131 @@
+"""The Bureau of National Statistics' eight workbooks (../shared/realdata), exactly as published, import
+through the CLI from an empty database (issue 9): what was read, what was not reported, what was stored,
+and for the additive tables that the units of each year add up to the published national total."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+import pytest
+
+from sac.cli import main
+from sac.ingest import wide
+from sac.ingest.units import UnitLookup
+from sac.store import Store
+
+REALDATA = Path(__file__).resolve().parents[2] / "shared" / "realdata"
+
+PASSPORTS = ("code;name_en;name_ru;name_kk;periodicity;direction;aggregation\n"
+             "UNEMP;Unemployment rate;Уровень безработицы;Жұмыссыздық деңгейі;quarter;down;mean\n"
+             "POP;Population;Население;Халық;year;up;sum\n"
+             "LIFE;Life expectancy;Ожидаемая продолжительность жизни;Күтілетін өмір ұзақтығы;year;up;mean\n"
+             "HOSP;Hospitals;Больницы;Ауруханалар;year;up;sum\n"
+             "SCH;Schools;Школы;Мектептер;year;up;sum\n"
+             "AIR;Emissions;Выбросы;Шығарындылар;year;down;sum\n"
+             "ENV;Environmental spending;Затраты на охрану среды;Шығындар;year;up;sum\n"
+             "APPL;Applicants;Обратившиеся;Өтініш бергендер;year;up;sum\n")
+
+# file, indicator, figures stored, cells not reported, former-unit figures left out, additive
+CASES = [
+    ("unemployment_rate.xlsx", "UNEMP", 1452, 412, 68, False),
+    ("population_jan1.xlsx", "POP", 397, 83, 0, True),
+    ("life_expectancy.xlsx", "LIFE", 393, 87, 0, False),
+    ("hospitals.xls", "HOSP", 358, 107, 18, True),
+    ("schools.xlsx", "SCH", 392, 68, 0, True),
+    ("air_emissions_stationary.xls", "AIR", 283, 82, 13, True),
+    ("environmental_expenditure.xls", "ENV", 283, 82, 13, True),
+    ("applied_to_employment_offices.xlsx", "APPL", 323, 38, 17, True),
+]
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory):
+    path = tmp_path_factory.mktemp("real") / "sac.duckdb"
+    passports = path.parent / "indicators.csv"
+    passports.write_text(PASSPORTS, encoding="utf-8")
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SAC_DB_PATH", str(path))
+    assert main(["import", str(passports), "--kind", "indicators"]) == 0
+    yield path
+    mp.undo()
+
+
+def _cli(*args) -> tuple[int, str]:
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(out):
+        code = main(list(args))
+    return code, out.getvalue()
+
+
+@pytest.mark.parametrize(("name", "indicator", "stored", "not_reported", "former", "additive"), CASES)
+def test_published_workbook_imports_as_it_is(db, name, indicator, stored, not_reported, former, additive):
+    code, out = _cli("import-table", str(REALDATA / name), "--indicator", indicator, "--document", "BNS")
+    assert code == 0, out
+    assert "Traceback" not in out
+    assert f"inserted {stored}," in out
+    assert f"{not_reported} cells are not reported" in out
+    if former:
+        assert f"its {former} figures are not stored" in out
+    with Store(db, read_only=True) as s:
+        n = s.scalar("SELECT count(*) FROM indicator_values WHERE indicator_id = ?", [indicator])
+        zeros_from_dashes = s.scalar("SELECT count(*) FROM indicator_values WHERE indicator_id = ? AND fact IS NULL",
+                                     [indicator])
+    assert (n, zeros_from_dashes) == (stored, 0)  # a '-' is never stored, as zero or otherwise
+    if additive:
+        assert "periods agree within 1%" in out
+        line = next(x for x in out.splitlines() if x.startswith("totals row vs sum of units"))
+        agree, total = line.split(": ")[1].split(" periods")[0].split(" of ")
+        assert agree == total  # every year's units add up to the published national total
+
+
+@pytest.mark.parametrize(("name", "indicator", "stored", "not_reported", "former", "additive"),
+                         [c for c in CASES if c[5]])
+def test_stored_units_add_up_to_the_national_total_from_2018(db, name, indicator, stored, not_reported, former,
+                                                             additive):
+    """From 2018 (no former unit any more) the stored regions of a year sum to the file's totals row."""
+    with Store(db, read_only=True) as s:
+        lookup = UnitLookup.load(s.cursor())
+        stored_sums = s.df("SELECT period, sum(fact) AS total FROM indicator_values WHERE indicator_id = ? "
+                           "GROUP BY period", [indicator]).set_index("period")["total"]
+    grid = wide.read_grid((REALDATA / name).read_bytes(), name)
+    layout = wide.understand(grid, wide.resolver(lookup))
+    long = wide.to_long(grid, layout, layout.block(), periodicity="year")
+    published = {r.period: wide.readers_number(r.value) for r in long.totals.itertuples(index=False)}
+    checked = 0
+    for period, total in published.items():
+        if int(period) >= 2018 and period in stored_sums.index:
+            assert stored_sums[period] == pytest.approx(total, rel=0.01), period
+            checked += 1
+    assert checked >= 4
+
+
+def test_a_profile_is_saved_and_reused(db):
+    code, out = _cli("import-table", str(REALDATA / "life_expectancy.xlsx"), "--indicator", "LIFE",
+                     "--sheet", "Женщины", "--block", "Женщины", "--document", "BNS women",
+                     "--save-profile", "BNS life expectancy, women")
+    assert code == 0 and "profile 'BNS life expectancy, women' saved" in out, out
+    code, out = _cli("import-table", str(REALDATA / "life_expectancy.xlsx"), "--profile",
+                     "BNS life expectancy, women", "--dry-run")
+    assert code == 0, out
+    assert "block 'Женщины'" in out and "would be inserted 0, would be updated 0, unchanged 393" in out
+    code, out = _cli("import-table", str(REALDATA / "life_expectancy.xlsx"), "--profile", "no such")
+    assert code == 4 and "no profile" in out
+
+
+def test_a_block_that_does_not_exist_names_the_blocks(db):
+    code, out = _cli("import-table", str(REALDATA / "population_jan1.xlsx"), "--indicator", "POP",
+                     "--sheet", "Мужчины", "--block", "Дети", "--dry-run")
+    assert code == 1
+    assert "no block 'Дети'" in out and "'Городское население'" in out
+
+
+def test_the_same_layout_next_time_is_offered_its_profile(db):
+    code, out = _cli("import-table", str(REALDATA / "population_jan1.xlsx"), "--indicator", "POP", "--dry-run",
+                     "--save-profile", "never saved on a dry run")
+    assert code == 0 and "saved" not in out
+    _cli("import-table", str(REALDATA / "schools.xlsx"), "--indicator", "SCH", "--save-profile", "BNS schools",
+         "--force")
+    code, out = _cli("import-table", str(REALDATA / "schools.xlsx"))
+    assert code == 2 and "saved profiles for this layout: 'BNS schools' (SCH)" in out
