@@ -418,3 +418,255 @@ def test_ties_round_exact_halves_up():
     assert r.loc["a", "score"] == 95.25
     assert r["score_rounded"].to_dict() == {"b": 95.4, "a": 95.3, "c": 95.3}
     assert r["rank_label"].to_dict() == {"b": "1", "a": "=2", "c": "=2"}
+
+
+# -- issue 9: edge cases of every function (empty, one unit, all equal, all missing) -------------------------------
+
+RATE_COLUMNS = ["unit_code", "score", "score_rounded", "coverage", "rated", "rank", "rank_label", "n_indicators",
+                "n_in_play", "dropped_indicators", "rank_median", "rank_p05", "rank_p95", "band_widened",
+                "overlaps_with", "not_rated_reason", "kind", "aggregation", "normalisation", "methodology_version"]
+KINDS_NORMS = [("plan_fulfilment", "minmax"), ("level", "minmax"), ("level", "zscore"), ("level", "goalposts")]
+EMPTY_CELLS = pd.DataFrame({"unit_code": pd.Series(dtype="string"), "indicator_id": pd.Series(dtype="string"),
+                            "plan": pd.Series(dtype=float), "fact": pd.Series(dtype=float),
+                            "direction": pd.Series(dtype="string"), "weight": pd.Series(dtype=float),
+                            "goalpost_low": pd.Series(dtype=float), "goalpost_high": pd.Series(dtype=float)})
+NAN = np.nan
+
+
+@pytest.fixture
+def no_warnings():
+    """Edge cases must not even warn (numpy's 'Mean of empty slice', 'All-NaN slice')."""
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        yield
+
+
+@pytest.mark.parametrize("method, x, direction, expected", [
+    # empty: no units (the previous period of the first year of data), with and without indicators
+    ("minmax", np.empty((0, 2)), [1.0, -1.0], np.empty((0, 2))),
+    ("zscore", np.empty((0, 2)), [1.0, -1.0], np.empty((0, 2))),
+    ("goalposts", np.empty((0, 2)), [1.0, -1.0], np.empty((0, 2))),
+    ("minmax", np.empty((0, 0)), [], np.empty((0, 0))),
+    ("zscore", np.empty((3, 0)), [], np.empty((3, 0))),
+    # one unit: every indicator is 'all equal' -> 100 (goalposts: against the posts 0 and 10)
+    ("minmax", [[5.0, 3.0]], [1.0, -1.0], [[100.0, 100.0]]),
+    ("zscore", [[5.0, 3.0]], [1.0, -1.0], [[100.0, 100.0]]),
+    ("goalposts", [[5.0, 3.0]], [1.0, -1.0], [[50.0, 70.0]]),
+    # all equal
+    ("minmax", [[4.0], [4.0], [4.0]], [-1.0], [[100.0], [100.0], [100.0]]),
+    ("zscore", [[4.0], [4.0], [4.0]], [1.0], [[100.0], [100.0], [100.0]]),
+    # an indicator nobody has a value for stays missing and does not disturb the others
+    ("minmax", [[NAN, 1.0], [NAN, 3.0]], [1.0, 1.0], [[NAN, 0.0], [NAN, 100.0]]),
+    ("goalposts", [[NAN, 1.0], [NAN, 3.0]], [1.0, 1.0], [[NAN, 10.0], [NAN, 30.0]]),
+    ("minmax", [[NAN], [NAN]], [1.0], [[NAN], [NAN]]),
+    ("zscore", [[NAN], [NAN]], [1.0], [[NAN], [NAN]]),
+    # a missing value is left out of min and max (never taken as 0)
+    ("minmax", [[NAN], [2.0], [4.0]], [1.0], [[NAN], [0.0], [100.0]]),
+    # no direction: no score
+    ("minmax", [[1.0], [2.0]], [0.0], [[NAN], [NAN]]),
+])
+def test_normalise_edge_cases(no_warnings, method, x, direction, expected):
+    from sac.metrics.ratings import normalise
+    x = np.asarray(x, dtype=float).reshape(np.shape(expected))
+    n_ind = x.shape[1]
+    result = normalise(x, np.asarray(direction, dtype=float), method, np.zeros(n_ind), np.full(n_ind, 10.0))
+    np.testing.assert_array_equal(result, np.asarray(expected, dtype=float))
+
+
+@pytest.mark.parametrize("aggregation", ["arithmetic", "geometric"])
+@pytest.mark.parametrize("kind, normalisation", KINDS_NORMS)
+@pytest.mark.parametrize("cells", [EMPTY_CELLS, pd.DataFrame()], ids=["documented columns", "no columns"])
+def test_rate_on_an_empty_frame_is_an_empty_rating_with_the_documented_columns(no_warnings, cells, kind,
+                                                                               normalisation, aggregation):
+    result = rate(cells, kind=kind, normalisation=normalisation, aggregation=aggregation)
+    assert list(result.columns) == RATE_COLUMNS
+    assert result.empty
+
+
+def _level_cells(facts: dict[str, list], passport=None) -> pd.DataFrame:
+    passport = passport or {"i1": ("up", 100.0), "i2": ("down", 10.0)}
+    return cells_from(facts, passport=passport).assign(goalpost_low=0.0, goalpost_high=20.0)
+
+
+POINT = ["unit_code", "score", "coverage", "rated", "rank", "rank_label", "not_rated_reason"]
+
+
+def _expected(rows) -> pd.DataFrame:
+    df = pd.DataFrame(rows, columns=POINT)
+    return df.astype({"unit_code": "string", "score": float, "coverage": float, "rated": bool, "rank": "Int64",
+                      "rank_label": object, "not_rated_reason": object})
+
+
+@pytest.mark.parametrize("kind, normalisation, score", [
+    ("plan_fulfilment", "minmax", 95.0),    # i1 90/100 -> 90, i2 down 10/10 -> 100
+    ("level", "minmax", 100.0),              # alone: every indicator 'all equal'
+    ("level", "zscore", 100.0),
+    ("level", "goalposts", 50.0),            # i1 up 10 -> 50 of 0-20, i2 down 10 -> 50
+])
+def test_rate_a_single_unit(no_warnings, kind, normalisation, score):
+    result = rate(_level_cells({"only": [90 if kind == "plan_fulfilment" else 10, 10]}), kind=kind,
+                  normalisation=normalisation)
+    assert list(result.columns) == RATE_COLUMNS
+    pd.testing.assert_frame_equal(result[POINT], _expected([["only", score, 1.0, True, 1, "1", None]]))
+    assert result["rank_p05"].tolist() == [1] and result["rank_p95"].tolist() == [1]
+
+
+@pytest.mark.parametrize("kind, normalisation, score", [
+    ("plan_fulfilment", "minmax", 95.0), ("level", "minmax", 100.0), ("level", "zscore", 100.0),
+    ("level", "goalposts", 50.0),
+])
+def test_rate_all_units_equal_are_tied_first(no_warnings, kind, normalisation, score):
+    f = [90 if kind == "plan_fulfilment" else 10, 10]
+    result = rate(_level_cells({"a": f, "b": f, "c": f}), kind=kind, normalisation=normalisation)
+    expected = _expected([[u, score, 1.0, True, 1, "=1", None] for u in "abc"])
+    pd.testing.assert_frame_equal(result[POINT], expected)
+
+
+@pytest.mark.parametrize("planned", [True, False], ids=["planned", "no plans"])
+@pytest.mark.parametrize("kind, normalisation", KINDS_NORMS)
+def test_rate_when_every_fact_is_missing_nobody_is_rated_and_coverage_is_zero(no_warnings, kind, normalisation,
+                                                                              planned):
+    # planned: both indicators are expected and nobody reported (coverage 0/2); no plans: none is in play (0/0)
+    cells = _level_cells({"a": [None, None], "b": [None, None]})
+    if not planned:
+        cells["plan"] = NAN
+    result = rate(cells, kind=kind, normalisation=normalisation)
+    assert list(result.columns) == RATE_COLUMNS
+    expected = _expected([[u, NAN, 0.0, False, pd.NA, None, "no_data"] for u in "ab"])
+    pd.testing.assert_frame_equal(result[POINT], expected)
+    assert result["n_indicators"].tolist() == [0, 0]
+    assert result["n_in_play"].tolist() == ([2, 2] if planned else [0, 0])
+    assert result["rank_p05"].isna().all() and result["overlaps_with"].isna().all()
+
+
+def test_rate_gives_the_reason_a_unit_is_not_rated():
+    # C has 1 of 3 indicators (coverage 1/3); D has none of the facts; E reported facts that have no plan
+    passport = {"k1": ("up", 100.0), "k2": ("up", 100.0), "k3": ("up", 100.0)}
+    cells = cells_from({"A": [90, 95, 100], "C": [90, None, None], "D": [None, None, None], "E": [80, 80, 80]},
+                       passport=passport)
+    cells.loc[cells["unit_code"] == "E", "plan"] = None
+    r = by_unit(rate(cells))
+    assert r["not_rated_reason"].to_dict() == {"A": None, "C": "insufficient_coverage", "D": "no_data",
+                                               "E": "no_plans"}
+    # every indicator without a direction: nothing can be rated at all
+    with pytest.warns(UserWarning):
+        r = rate(cells.assign(direction=None), kind="level")
+    assert (r["not_rated_reason"] == "no_ratable_indicators").all()
+
+
+def test_competition_ranks_and_rounding_of_nothing():
+    assert competition_ranks(np.empty((0, 1))).shape == (0, 1)
+    np.testing.assert_array_equal(competition_ranks(np.array([[NAN], [NAN]])), [[0], [0]])
+    from sac.metrics.ratings import round_half_up
+    assert round_half_up(np.empty(0), 1).shape == (0,)
+    assert np.isnan(round_half_up(NAN, 1))
+
+
+def test_clearly_apart_and_pairs_on_empty_or_unknown_units_say_nothing():
+    empty = rate(EMPTY_CELLS)
+    assert clearly_apart(empty, "a", "b") is None
+    one = rate(cells_from({"a": [90, 10, 50]}))
+    assert clearly_apart(one, "a", "zz") is None
+    cols = ["unit_a", "unit_b", "rank_a", "rank_b", "band_a", "band_b"]
+    for frame in (empty, pd.DataFrame(), one, rate(random_cells(2), bands=False)):
+        for adjacent in (True, False):
+            got = overlapping_pairs(frame, adjacent_only=adjacent)
+            assert list(got.columns) == cols and got.empty
+
+
+def _store_with(tmp_path, rows, indicators=(("i1", "up"), ("i2", "down"), ("i3", "up")), weights=None):
+    s = Store(tmp_path / "sac.duckdb")
+    with s.write() as cur:
+        cur.executemany("INSERT INTO indicators (indicator_id, name_en, name_ru, name_kk, direction, periodicity, "
+                        "weight) VALUES (?, ?, ?, ?, ?, 'year', ?)",
+                        [(i, i, i, i, d, (weights or {}).get(i, 1.0)) for i, d in indicators])
+    if rows:
+        _insert_values(s, rows)
+    return s
+
+
+def _full_year(regions, period, plans=False, skip=()):
+    """A fact for every (region, indicator) of ``period`` except ``skip`` (pairs); values differ by region."""
+    return [(i, u, period, 100.0 if plans else None, 50.0 + 3 * k + j)
+            for k, u in enumerate(regions) for j, i in enumerate(("i1", "i2", "i3")) if (u, i) not in skip]
+
+
+@pytest.mark.parametrize("kind", ["level", "plan_fulfilment"])
+def test_rate_units_on_an_empty_store_lists_every_region_not_rated(tmp_path, kind):
+    s = _store_with(tmp_path, [])
+    r = rate_units(s, kind=kind)
+    assert len(r) == 20 and not r["rated"].any() and r["rank_prev"].isna().all() and r["movement"].isna().all()
+    assert (r["kind"] == kind).all() and (r["methodology_version"] == 1).all()
+    assert (r["aggregation"] == "arithmetic").all()
+    assert (r["not_rated_reason"] == "no_data").all() and (r["coverage"] == 0).all()
+    assert rank_history(s, ["2023", "2024"], kind=kind).empty
+    s.close()
+
+
+def test_level_rating_of_the_first_year_of_data_does_not_crash(tmp_path):
+    # issue 9: facts only in 2024, so the previous year (2023) has no cells: normalise got an empty matrix
+    s = _store_with(tmp_path, [])
+    regions = s.df("SELECT kato FROM regions ORDER BY kato")["kato"].tolist()
+    _insert_values(s, _full_year(regions, "2024"))
+    r = rate_units(s, "2024", kind="level")
+    assert r["rated"].all() and r["rank"].notna().all()
+    assert r["rank_prev"].isna().all() and r["movement"].isna().all()
+    h = rank_history(s, ["2023", "2024"], kind="level")
+    assert set(h["period"]) == {"2024"} and h["rated"].all() and len(h) == 20     # 2023: nobody to list
+    s.close()
+
+
+@pytest.mark.parametrize("kind", ["level", "plan_fulfilment"])
+def test_one_fact_in_the_previous_year_gives_no_movement(tmp_path, kind):
+    # issue 9: one 2023 fact (Astana, 71) and full 2024: Astana was 'rank 1 of 1' in 2023 -> '▼ 12'. Not any more
+    s = _store_with(tmp_path, [])
+    regions = s.df("SELECT kato FROM regions ORDER BY kato")["kato"].tolist()
+    plans = kind == "plan_fulfilment"
+    _insert_values(s, _full_year(regions, "2024", plans) + [("i1", "71", "2023", 100.0 if plans else None, 99.0)])
+    r = rate_units(s, "2024", kind=kind).set_index("unit_code")
+    assert r["rated"].all()
+    assert r["rank_prev"].isna().all() and r["movement"].isna().all()
+    s.close()
+
+
+def test_previous_period_on_one_indicator_of_three_gives_no_movement(tmp_path):
+    # every region reported i1 in 2023, nobody i2 or i3: coverage on this year's set is 1/3 for all
+    s = _store_with(tmp_path, [])
+    regions = s.df("SELECT kato FROM regions ORDER BY kato")["kato"].tolist()
+    _insert_values(s, _full_year(regions, "2024")
+                   + [r for r in _full_year(regions, "2023") if r[0] == "i1"])
+    r = rate_units(s, "2024", kind="level")
+    assert r["rated"].all() and r["rank_prev"].isna().all() and r["movement"].isna().all()
+    s.close()
+
+
+def test_previous_rank_counts_only_for_units_that_met_the_coverage_rule_then(tmp_path):
+    # 2023: Astana (71) reported one indicator of three; the other 19 reported all, in reverse order of 2024
+    s = _store_with(tmp_path, [])
+    regions = s.df("SELECT kato FROM regions ORDER BY kato")["kato"].tolist()
+    before = [(i, u, p, pl, 200.0 - f) for i, u, p, pl, f in
+              _full_year(regions, "2023", skip={("71", "i2"), ("71", "i3")})]
+    _insert_values(s, _full_year(regions, "2024") + before)
+    r = rate_units(s, "2024", kind="level").set_index("unit_code")
+    assert pd.isna(r.loc["71", "rank_prev"]) and pd.isna(r.loc["71", "movement"])
+    others = r.drop(index="71")
+    assert others["rank_prev"].notna().all()
+    assert sorted(others["rank_prev"]) == list(range(1, 20))          # ranked among the 19 who qualified
+    assert (others["movement"] == others["rank_prev"] - others["rank"]).all()
+    # and the same as rating 2023 on its own (same indicator set here)
+    own = rate_units(s, "2023", kind="level", previous=False).set_index("unit_code")
+    assert not own.loc["71", "rated"]
+    assert others["rank_prev"].to_dict() == own.loc[others.index, "rank"].to_dict()
+    s.close()
+
+
+def test_two_units_rated_in_the_previous_period_are_enough_for_movement(tmp_path):
+    s = _store_with(tmp_path, [])
+    regions = s.df("SELECT kato FROM regions ORDER BY kato")["kato"].tolist()
+    two = [r for r in _full_year(regions, "2023") if r[1] in ("71", "75")]
+    _insert_values(s, _full_year(regions, "2024") + two)
+    r = rate_units(s, "2024", kind="level").set_index("unit_code")
+    assert r["rank_prev"].dropna().sort_values().tolist() == [1, 2]
+    assert set(r.index[r["movement"].notna()]) == {"71", "75"}
+    s.close()

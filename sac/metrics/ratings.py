@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -103,7 +104,18 @@ def _directions(cells: pd.DataFrame, i_codes: np.ndarray, n_ind: int) -> np.ndar
 
 def normalise(x: np.ndarray, direction: np.ndarray, method: str = "minmax",
               low: np.ndarray | None = None, high: np.ndarray | None = None) -> np.ndarray:
-    """Level scores 0-100 per column of ``x`` (units x indicators), NaN stays NaN (section 3.2)."""
+    """Level scores 0-100 per column of ``x`` (units x indicators), NaN stays NaN (section 3.2).
+
+    Edge cases: no units (the previous period of the first year with data) or no indicators give an
+    all-NaN array of ``x``'s shape; one unit, or all units equal, score 100 under min-max and z-score; an
+    indicator nobody has a value for stays NaN; a missing value is left out of min, max, mean and sd.
+    """
+    x = np.asarray(x, dtype=float)
+    direction = np.asarray(direction, dtype=float)
+    if x.ndim != 2 or x.shape[0] == 0 or x.shape[1] == 0:
+        if method not in _methodology.NORMALISATIONS:
+            raise ValueError(f"unknown normalisation {method!r}")
+        return np.full(x.shape, np.nan)
     with np.errstate(invalid="ignore", divide="ignore"):
         if method == "minmax":
             mn, mx = np.nanmin(_safe(x), axis=0), np.nanmax(_safe(x), axis=0)
@@ -186,26 +198,11 @@ def competition_ranks(values: np.ndarray) -> np.ndarray:
     return np.where(np.isnan(values), 0, ranks)
 
 
-def rate(cells: pd.DataFrame, config=None, *, kind: str | None = None, aggregation: str | None = None,
-         normalisation: str | None = None, bands: bool = True) -> pd.DataFrame:
-    """Rate the units in ``cells`` (one period): METHODOLOGY.md section 3. Pure.
+_INPUT_COLUMNS = ("unit_code", "indicator_id", "period", "plan", "fact", "direction")
 
-    Input: long cells, one row per (unit_code, indicator_id), with
-    plan-fulfilment: ``score`` (from :func:`sac.metrics.plan_fact.score_cells`) or
-    ``plan, fact, direction`` (scored here); level: ``fact, direction`` and, for goalposts,
-    ``goalpost_low, goalpost_high``. Optional ``weight`` (passport weight, default 1).
-    ``kind``/``aggregation``/``normalisation`` default to the config's ``rating`` settings.
 
-    Returns one row per unit, sorted by rank then unit_code (unrated last):
-    ``unit_code, score`` (R, unrounded), ``score_rounded``, ``coverage``, ``rated`` (bool),
-    ``rank`` (Int64, NA when not rated), ``rank_label`` ('1', '=2'; None when not rated),
-    ``n_indicators`` (with a value for the unit), ``n_in_play`` (indicators in the coverage
-    denominator), ``dropped_indicators`` (ids left out, comma-joined, or None), ``rank_median``,
-    ``rank_p05``, ``rank_p95``, ``band_widened`` (bool), ``overlaps_with`` (number of other
-    rated units whose band overlaps: 0 = clearly apart from all), ``kind``, ``aggregation``,
-    ``normalisation`` (None for plan-fulfilment), ``methodology_version``.
-    Band columns are NA when ``bands`` is False or the unit is not rated.
-    """
+def _settings(config, kind, aggregation, normalisation) -> tuple[dict, int, str, str, str]:
+    """(rating config, methodology version, kind, aggregation, normalisation), defaults from the config."""
     cfg, version = _methodology.resolve(config)
     rc = cfg["rating"]
     kind = kind or rc["kind"]
@@ -215,7 +212,31 @@ def rate(cells: pd.DataFrame, config=None, *, kind: str | None = None, aggregati
         raise ValueError(f"unknown rating kind {kind!r}")
     if aggregation not in _methodology.AGGREGATIONS:
         raise ValueError(f"unknown aggregation {aggregation!r}")
+    if kind == "level" and normalisation not in _methodology.NORMALISATIONS:
+        raise ValueError(f"unknown normalisation {normalisation!r}")
+    return rc, version, kind, aggregation, normalisation
 
+
+@dataclass
+class _Scores:
+    """Scores of the comparison: units x indicators, and which indicators are in play."""
+    units: np.ndarray          # unit codes, sorted
+    inds: np.ndarray           # indicator ids, sorted
+    S: np.ndarray              # 0-100 scores, NaN where none
+    facts: np.ndarray          # True where the unit has a fact (scored or not)
+    weights: np.ndarray        # per indicator
+    in_play: np.ndarray        # per indicator: in the coverage denominator
+    dropped: np.ndarray        # per indicator: in the set but not ratable (warned)
+
+
+def _scores(cells: pd.DataFrame, config, kind: str, normalisation: str, comparison_set=None) -> _Scores:
+    if not len(cells):  # no rows: whatever columns it has, it is the empty comparison
+        cells = cells.reindex(columns=list(dict.fromkeys([*cells.columns, *_INPUT_COLUMNS])))
+    want = None
+    if comparison_set is not None:
+        want = pd.Series(comparison_set, dtype=float)
+        want.index = want.index.astype(str)
+        cells = cells[cells["indicator_id"].astype("string").isin(want.index).fillna(False).to_numpy(bool)]
     if kind == "plan_fulfilment":
         if "score" not in cells:
             cells = _pf.score_cells(cells, config)
@@ -226,15 +247,15 @@ def rate(cells: pd.DataFrame, config=None, *, kind: str | None = None, aggregati
         low = _per_indicator(cells, i_codes, len(inds), "goalpost_low")
         high = _per_indicator(cells, i_codes, len(inds), "goalpost_high")
         S = normalise(X, direction, normalisation, low, high)
+    facts = ~np.isnan(_matrix(cells, "fact")[2]) if "fact" in cells else ~np.isnan(S)
     weights = _per_indicator(cells, i_codes, len(inds), "weight", default=1.0)
 
-    avail = ~np.isnan(S)
     # the indicator set: every indicator expected for the period (a plan for any unit) or with a value
     if "plan" in cells and len(cells):
         _, _, P, _ = _matrix(cells, "plan")
         planned = ~np.isnan(P)
     else:
-        planned = np.zeros_like(avail)
+        planned = np.zeros(S.shape, dtype=bool)
     # not ratable at all: no direction in the passport; goalposts missing or U <= L (dropped, warned)
     if kind == "plan_fulfilment":
         # pre-scored cells without a direction column were scored by the caller: ratable
@@ -243,16 +264,79 @@ def rate(cells: pd.DataFrame, config=None, *, kind: str | None = None, aggregati
         ratable = direction != 0
         if normalisation == "goalposts":
             ratable &= np.isfinite(high - low) & (high - low > 0)
-    in_set = (avail.any(axis=0) | planned.any(axis=0)) & (weights > 0)
+    in_set = (~np.isnan(S)).any(axis=0) | planned.any(axis=0)
+    if want is not None:
+        # another period rated on this set: every indicator of the set is in the denominator, reported or not
+        everything = np.array(sorted(set(map(str, inds)) | set(want.index)), dtype=object)
+        pos = np.searchsorted(everything, np.asarray(inds, dtype=str)).astype(np.int64)
+        widened_S = np.full((len(units), len(everything)), np.nan)
+        widened_S[:, pos] = S
+        widened_facts = np.zeros(widened_S.shape, dtype=bool)
+        widened_facts[:, pos] = facts
+        widened_ratable = np.ones(len(everything), dtype=bool)
+        widened_ratable[pos] = ratable
+        inds, S, facts, ratable = everything, widened_S, widened_facts, widened_ratable
+        weights = want.reindex(everything).to_numpy(dtype=float)
+        in_set = np.ones(len(everything), dtype=bool)
+    in_set &= weights > 0
     dropped = in_set & ~ratable
+    return _Scores(units, inds, S, facts, weights, in_set & ratable, dropped)
+
+
+def indicators_in_play(cells: pd.DataFrame, config=None, *, kind: str | None = None,
+                       normalisation: str | None = None) -> pd.Series:
+    """The indicators :func:`rate` counts in the coverage denominator for ``cells``, with their weights.
+
+    A Series indexed by indicator_id (float weights), empty when none. Pass it to :func:`rate` as
+    ``comparison_set`` to rate another period on the same indicators (movement).
+    """
+    _, _, kind, _, normalisation = _settings(config, kind, None, normalisation)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)   # rate() warns about dropped indicators
+        sc = _scores(cells, config, kind, normalisation)
+    return pd.Series(sc.weights[sc.in_play], index=pd.Index(sc.inds[sc.in_play], dtype=object, name="indicator_id"),
+                     dtype=float, name="weight")
+
+
+def rate(cells: pd.DataFrame, config=None, *, kind: str | None = None, aggregation: str | None = None,
+         normalisation: str | None = None, bands: bool = True, comparison_set=None) -> pd.DataFrame:
+    """Rate the units in ``cells`` (one period): METHODOLOGY.md section 3. Pure.
+
+    Input: long cells, one row per (unit_code, indicator_id), with
+    plan-fulfilment: ``score`` (from :func:`sac.metrics.plan_fact.score_cells`) or
+    ``plan, fact, direction`` (scored here); level: ``fact, direction`` and, for goalposts,
+    ``goalpost_low, goalpost_high``. Optional ``weight`` (passport weight, default 1).
+    ``kind``/``aggregation``/``normalisation`` default to the config's ``rating`` settings.
+    ``comparison_set`` (indicator_id -> weight, e.g. :func:`indicators_in_play` of another period):
+    rate on exactly these indicators; cells of others are ignored, and every one of them is in the
+    coverage denominator whether or not any unit has a cell for it.
+
+    Returns one row per unit, sorted by rank then unit_code (unrated last):
+    ``unit_code, score`` (R, unrounded), ``score_rounded``, ``coverage``, ``rated`` (bool),
+    ``rank`` (Int64, NA when not rated), ``rank_label`` ('1', '=2'; None when not rated),
+    ``n_indicators`` (with a value for the unit), ``n_in_play`` (indicators in the coverage
+    denominator), ``dropped_indicators`` (ids left out, comma-joined, or None), ``rank_median``,
+    ``rank_p05``, ``rank_p95``, ``band_widened`` (bool), ``overlaps_with`` (number of other
+    rated units whose band overlaps: 0 = clearly apart from all), ``not_rated_reason`` (None when
+    rated; 'no_ratable_indicators' when no indicator can be rated (all dropped), 'insufficient_coverage'
+    when the unit has scores but coverage below ``coverage_min``, 'no_plans' (plan-fulfilment) when it
+    has facts but none with a plan, else 'no_data'), ``kind``, ``aggregation``, ``normalisation`` (None for
+    plan-fulfilment), ``methodology_version``.
+    Band columns are NA when ``bands`` is False or the unit is not rated.
+
+    Edge cases: no rows (with or without columns) give no rows with these columns; one unit, or all
+    units equal, are rank 1 (all tied '=1'); when no indicator is in play (nobody has a value or a
+    plan) coverage is 0 and nobody is rated; nothing here raises on them or warns.
+    """
+    rc, version, kind, aggregation, normalisation = _settings(config, kind, aggregation, normalisation)
+    sc = _scores(cells, config, kind, normalisation, comparison_set)
+    units, inds, S, weights, in_play, dropped = sc.units, sc.inds, sc.S, sc.weights, sc.in_play, sc.dropped
     if dropped.any():
         warnings.warn("indicators left out of the rating (no direction, or goalposts missing or U <= L): "
                       + ", ".join(map(str, inds[dropped])), UserWarning, stacklevel=2)
-    in_play = in_set & ratable
-    avail &= in_play[None, :]
+    avail = ~np.isnan(S) & in_play[None, :]
     w_total = weights[in_play].sum()
-    with np.errstate(invalid="ignore", divide="ignore"):
-        coverage = (avail * weights).sum(axis=1) / w_total if w_total > 0 else np.full(len(units), np.nan)
+    coverage = (avail * weights).sum(axis=1) / w_total if w_total > 0 else np.zeros(len(units))
     floor = float(rc["geometric_floor"])
     scores0 = np.where(avail, S, 0.0)
     logs0 = np.where(avail, np.log(np.maximum(np.where(avail, S, floor), floor)), 0.0)
@@ -268,6 +352,14 @@ def rate(cells: pd.DataFrame, config=None, *, kind: str | None = None, aggregati
     shared = rated & (rank_counts[ranks] > 1)
 
     n = len(units)
+    reason = np.full(n, "no_data", dtype=object)
+    if kind == "plan_fulfilment":
+        reason[(sc.facts[:, ~dropped & (weights > 0)]).any(axis=1)] = "no_plans"
+    reason[avail.any(axis=1)] = "insufficient_coverage"
+    if not in_play.any() and dropped.any():
+        reason[:] = "no_ratable_indicators"
+    reason[rated] = None
+
     rank_median = np.full(n, np.nan)
     p05 = np.full(n, np.nan)
     p95 = np.full(n, np.nan)
@@ -298,7 +390,7 @@ def rate(cells: pd.DataFrame, config=None, *, kind: str | None = None, aggregati
         "unit_code": pd.array(units, dtype="string"),
         "score": np.where(np.isnan(R), np.nan, R),
         "score_rounded": R_round,
-        "coverage": coverage,
+        "coverage": coverage.astype(float),
         "rated": rated,
         "rank": pd.array(np.where(rated, ranks, 0), dtype="Int64"),
         "rank_label": pd.Series(np.where(rated, labels, None), dtype=object),
@@ -310,6 +402,7 @@ def rate(cells: pd.DataFrame, config=None, *, kind: str | None = None, aggregati
         "rank_p95": pd.array(np.where(np.isnan(p95), 0, p95).astype(np.int64), dtype="Int64"),
         "band_widened": widened,
         "overlaps_with": pd.array(np.maximum(overlaps, 0), dtype="Int64"),
+        "not_rated_reason": pd.Series(reason, dtype=object),
     })
     out.loc[~rated, "rank"] = pd.NA
     no_band = np.isnan(p05)
@@ -332,8 +425,13 @@ def _overlap_counts(lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
 
 
 def clearly_apart(rating: pd.DataFrame, unit_a: str, unit_b: str) -> bool | None:
-    """True when the two units' robustness bands do not overlap; None when either has no band."""
+    """True when the two units' robustness bands do not overlap; None when either has no band (not rated,
+    bands off, or not in ``rating`` at all)."""
+    if not len(rating) or not {"unit_code", "rank_p05", "rank_p95"} <= set(rating.columns):
+        return None
     r = rating.set_index("unit_code")
+    if unit_a not in r.index or unit_b not in r.index:
+        return None
     a, b = r.loc[unit_a], r.loc[unit_b]
     if pd.isna(a["rank_p05"]) or pd.isna(b["rank_p05"]):
         return None
@@ -347,9 +445,12 @@ def overlapping_pairs(rating: pd.DataFrame, adjacent_only: bool = True) -> pd.Da
     are not clearly apart"); else every overlapping pair. Columns: unit_a, unit_b, rank_a,
     rank_b, band_a, band_b (text 'p05-p95').
     """
+    empty = pd.DataFrame(columns=["unit_a", "unit_b", "rank_a", "rank_b", "band_a", "band_b"])
+    if not len(rating) or not {"unit_code", "rated", "rank", "rank_p05", "rank_p95"} <= set(rating.columns):
+        return empty
     r = rating[rating["rated"] & rating["rank_p05"].notna()].sort_values(["rank", "unit_code"]).reset_index(drop=True)
     if r.empty:
-        return pd.DataFrame(columns=["unit_a", "unit_b", "rank_a", "rank_b", "band_a", "band_b"])
+        return empty
     lo = r["rank_p05"].to_numpy(dtype=float)
     hi = r["rank_p95"].to_numpy(dtype=float)
     if adjacent_only:
@@ -386,11 +487,19 @@ def rate_units(store, period: str | None = None, indicator_set=None, *, node_id:
 
     ``indicator_set``: None = all indicators, a list of indicator ids, or a goal node id
     (string: the node and its subtree, like ``node_id``). Cells are chosen by the period
-    rule of :mod:`sac.metrics.plan_fact`. Movement: rated again on the previous period of
-    the same kind with the same settings (bands off), for units rated in both.
+    rule of :mod:`sac.metrics.plan_fact`.
+
+    Movement (spec 3.6, "units rated in both"): the previous period of the same kind is rated with the
+    same settings (bands off) **on this period's indicator set** (:func:`indicators_in_play`, passed as
+    ``comparison_set``), so the coverage rule there is the same as here: a unit with data on too few of
+    these indicators then has no previous rank. When fewer than two units are rated in the previous
+    period nobody has a previous rank (a period with one fact in the store made its one unit "rank 1").
+    The previous rank can therefore differ from :func:`rank_history`'s, which rates each period on its
+    own indicators, when the indicator set changed between the two periods.
 
     Columns: those of :func:`rate` plus ``period``, ``name_en, name_ru, name_kk``,
-    ``rank_prev`` (Int64), ``movement`` (Int64, rank_prev - rank: positive = moved up).
+    ``rank_prev`` (Int64, NA when the unit was not rated in the previous period as above),
+    ``movement`` (Int64, rank_prev - rank: positive = moved up; NA unless rated in both).
     """
     m = methodology if methodology is not None else _methodology.current(store)
     ids = None
@@ -401,14 +510,18 @@ def rate_units(store, period: str | None = None, indicator_set=None, *, node_id:
     codes = _unit_filter_codes(store, units)
     if period is None:
         period = _pf.latest_period(store, period_kind, indicator_ids=ids, unit_codes=codes, node_id=node_id)
-    out = _rate_period(store, period, ids, codes, node_id, kind, aggregation, normalisation, bands, m)
-    out = _with_every_unit(out, store, codes, units)
+    cells = _period_cells(store, period, ids, codes, node_id)
+    out = rate(cells, m, kind=kind, aggregation=aggregation, normalisation=normalisation, bands=bands)
+    out = _with_every_unit(out, store, codes, units, _settings(m, kind, aggregation, normalisation))
     out["rank_prev"] = pd.array([pd.NA] * len(out), dtype="Int64")
     prev = _pf.previous_period(store, period) if (previous and period is not None) else None
-    if prev is not None:
-        before = _rate_period(store, prev, ids, codes, node_id, kind, aggregation, normalisation, False, m)
-        ranks_prev = before.set_index("unit_code")["rank"]
-        out["rank_prev"] = out["unit_code"].map(ranks_prev).astype("Int64")
+    if prev is not None and out["rated"].any():
+        same_set = indicators_in_play(cells, m, kind=kind, normalisation=normalisation)
+        before = rate(_period_cells(store, prev, ids, codes, node_id), m, kind=kind, aggregation=aggregation,
+                      normalisation=normalisation, bands=False, comparison_set=same_set)
+        ranks_prev = before.loc[before["rated"]].set_index("unit_code")["rank"]
+        if len(ranks_prev) >= 2:
+            out["rank_prev"] = out["unit_code"].map(ranks_prev).astype("Int64")
     out["movement"] = (out["rank_prev"] - out["rank"]).astype("Int64")
     names = store.df("SELECT kato AS unit_code, name_en, name_ru, name_kk FROM regions UNION ALL "
                      "SELECT org_id, name_en, name_ru, name_kk FROM organisations")
@@ -418,18 +531,21 @@ def rate_units(store, period: str | None = None, indicator_set=None, *, node_id:
     return out
 
 
-def _with_every_unit(out: pd.DataFrame, store, codes: list[str] | None, units: str) -> pd.DataFrame:
+def _with_every_unit(out: pd.DataFrame, store, codes: list[str] | None, units: str, settings) -> pd.DataFrame:
     """Append every unit of the unit set that has no cell: not rated, coverage 0 (spec 3.4).
 
     ``units='all'``: the regions and the organisations. Appended rows: score NaN,
-    n_indicators 0, rank/band NA; n_in_play, kind, aggregation, normalisation and
-    methodology_version as the rated rows (from the config when there were no cells).
+    n_indicators 0, rank/band NA, not_rated_reason 'no_data' ('no_ratable_indicators' when nothing could
+    be rated); n_in_play, dropped_indicators as the other rows (0 and None when there were no cells); kind,
+    aggregation, normalisation and methodology_version from ``settings`` (:func:`_settings`).
     """
     if codes is None:
         codes = _unit_filter_codes(store, "regions") + _unit_filter_codes(store, "organisations")
     missing = sorted(set(map(str, codes)) - set(out["unit_code"].dropna().astype(str)))
     if not missing:
         return out
+    _, version, kind, aggregation, normalisation = settings
+    nothing_ratable = len(out) and (out["not_rated_reason"] == "no_ratable_indicators").all()
     extra = pd.DataFrame({"unit_code": pd.array(missing, dtype="string")})
     extra["score"] = np.nan
     extra["score_rounded"] = np.nan
@@ -438,14 +554,21 @@ def _with_every_unit(out: pd.DataFrame, store, codes: list[str] | None, units: s
     extra["rank"] = pd.array([pd.NA] * len(extra), dtype="Int64")
     extra["rank_label"] = pd.Series([None] * len(extra), dtype=object)
     extra["n_indicators"] = np.zeros(len(extra), dtype=np.int64)
+    extra["n_in_play"] = np.full(len(extra), int(out["n_in_play"].iloc[0]) if len(out) else 0, dtype=np.int64)
+    extra["dropped_indicators"] = pd.Series([out["dropped_indicators"].iloc[0] if len(out) else None] * len(extra),
+                                            dtype=object)
     extra["band_widened"] = False
     for c in ("rank_p05", "rank_p95", "overlaps_with"):
         extra[c] = pd.array([pd.NA] * len(extra), dtype="Int64")
     extra["rank_median"] = np.nan
-    for c in ("n_in_play", "dropped_indicators", "kind", "aggregation", "normalisation", "methodology_version"):
-        extra[c] = out[c].iloc[0] if len(out) else None
+    extra["not_rated_reason"] = pd.Series(["no_ratable_indicators" if nothing_ratable else "no_data"] * len(extra),
+                                          dtype=object)
+    extra["kind"] = kind
+    extra["aggregation"] = aggregation
+    extra["normalisation"] = None if kind == "plan_fulfilment" else normalisation
+    extra["methodology_version"] = version
     if not len(out):
-        return extra[list(out.columns)].reset_index(drop=True) if len(out.columns) else extra
+        return extra[list(out.columns)].reset_index(drop=True)
     both = pd.concat([out, extra[list(out.columns)]], ignore_index=True)
     rank_key = both["rank"].astype("Float64").fillna(np.inf).to_numpy(dtype=float)
     order = np.lexsort((both["unit_code"].to_numpy(dtype=object), rank_key))
@@ -484,11 +607,15 @@ def latest_rated_period(store, kind: str = "year", *, indicator_set=None, rating
     return None
 
 
-def _rate_period(store, period, ids, codes, node_id, kind, aggregation, normalisation, bands, m) -> pd.DataFrame:
+def _period_cells(store, period, ids, codes, node_id) -> pd.DataFrame:
+    """The cells that count for ``period`` (none when ``period`` is None: a store without facts)."""
     if period is None:
-        cells = _pf.load_cells(store, period="__none__")
-    else:
-        cells = _pf.cells_for_period(store, period, indicator_ids=ids, unit_codes=codes, node_id=node_id)
+        return _pf.load_cells(store, period="__none__")
+    return _pf.cells_for_period(store, period, indicator_ids=ids, unit_codes=codes, node_id=node_id)
+
+
+def _rate_period(store, period, ids, codes, node_id, kind, aggregation, normalisation, bands, m) -> pd.DataFrame:
+    cells = _period_cells(store, period, ids, codes, node_id)
     return rate(cells, m, kind=kind, aggregation=aggregation, normalisation=normalisation, bands=bands)
 
 
