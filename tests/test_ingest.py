@@ -158,7 +158,7 @@ def test_one_bad_row_changes_nothing_and_is_named_by_row_and_column(store, tmp_p
     ("UNEMP;71;2024-Q1;1,2,3;1", "plan", "unreadable_number"),
     ("UNEMP;;2024-Q1;1;1", "region", "missing_value"),
     ("UNEMP;71;2024-Q1;;", "plan", "missing_value"),
-    ("UNEMP;71;1999-Q1;1;1", "period", "unknown_period"),
+    ("UNEMP;71;1989-Q1;1;1", "period", "unknown_period"),
 ])
 def test_validation_errors_name_row_and_column(store, tmp_path, line, column, code):
     p = tmp_path / "f.csv"

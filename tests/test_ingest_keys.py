@@ -300,3 +300,34 @@ def test_not_reported_cells_are_missing_with_a_warning_never_a_rejected_file(tmp
     assert got.set_index("unit_code")["fact"].isna().tolist() == [False, True, False]  # missing, not 0
     assert got.set_index("unit_code")["plan"].isna().tolist() == [True, False, True]
     s.close()
+
+
+def test_passport_bounds_are_errors_and_a_tenfold_jump_is_a_warning(tmp_path):
+    """Issue 9: a share outside 0-100 names row, column, value and bound; 10x the own median is warned."""
+    from sac.ingest import import_file
+
+    s = _one_indicator_store(tmp_path)
+    p = tmp_path / "passport.csv"
+    p.write_text("code;name;periodicity;minimum;maximum\nSHARE;Share;year;0;100\n", encoding="utf-8")
+    assert import_file(s, p, "indicators", dry_run=False).status == "committed"
+    assert s.df("SELECT min_value, max_value FROM indicators WHERE indicator_id = 'SHARE'").iloc[0].tolist() == [0, 100]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("indicator;region;period;fact\nSHARE;75;2022;45\nSHARE;71;2022;145\nSHARE;79;2022;-1\n",
+                   encoding="utf-8")
+    rep = import_file(s, bad, "indicator_values", dry_run=False)
+    assert rep.status == "rejected"
+    errs = rep.errors[["row", "column", "code"]].to_dict("records")
+    assert errs == [{"row": 3, "column": "fact", "code": "out_of_bounds"},
+                    {"row": 4, "column": "fact", "code": "out_of_bounds"}]
+    assert "145.0 (bounds 0.0 to 100.0)" in rep.errors.iloc[0]["message"]
+    assert s.scalar("SELECT count(*) FROM indicator_values") == 0
+
+    good = tmp_path / "good.csv"
+    good.write_text("indicator;region;period;fact\nPOP;75;2020;2000\nPOP;75;2021;2050\n", encoding="utf-8")
+    assert import_file(s, good, "indicator_values", dry_run=False).status == "committed"
+    jump = tmp_path / "jump.csv"
+    jump.write_text("indicator;region;period;fact\nPOP;75;2022;2100000\nPOP;75;2023;2100\n", encoding="utf-8")
+    rep = import_file(s, jump, "indicator_values")
+    assert rep.ok  # a warning, not an error
+    assert rep.warnings[["row", "code"]].to_dict("records") == [{"row": 2, "code": "far_from_history"}]
+    s.close()

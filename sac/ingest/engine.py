@@ -52,6 +52,7 @@ from sac.sql import ident, literal
 PROBLEM_LIMIT = 10_000
 OUTLIER_Z = 3.5          # METHODOLOGY.md §8: modified z-score of a fact against the unit's own history
 OUTLIER_MIN_HISTORY = 4  # stored values needed before the z-score means anything
+HISTORY_RATIO = 10       # a fact this many times (or this fraction of) its unit's own median is warned about
 
 PROBLEM_COLUMNS = ["row", "column", "value", "severity", "code", "message"]
 
@@ -86,6 +87,9 @@ MESSAGES = {
     "unreadable": "the file could not be read: {value}",
     "empty": "the file has no data rows",
     "limit": "over a limit: {value}",
+    "out_of_bounds": "{column!r}: {value}: outside the indicator's plausible bounds (its passport)",
+    "far_from_history": "{column!r}: {value!r} is over 10 times (or under a tenth of) this unit's own median: "
+                        "confirm it",
     "not_reported": "{column!r}: not reported ('-', '…', 'x'): left missing, never zero",
     "not_reported_cells": "{value} cells are not reported ('-', '…', 'x' or empty): left missing, never zero",
     "encoding": "the file's text: {value}",
@@ -236,8 +240,9 @@ def _mapping(cur, f: Field, raw_name: str, cell: str, mname: str, units) -> list
     extras, cols, join = [], [], ""
     if f.ref == "indicators":
         join = "LEFT JOIN indicators i ON i.indicator_id = m.val"
-        cols += ["i.indicator_id IS NOT NULL AS known", "i.periodicity AS periodicity"]
-        extras += ["known", "periodicity"]
+        cols += ["i.indicator_id IS NOT NULL AS known", "i.periodicity AS periodicity",
+                 "i.min_value AS min_value", "i.max_value AS max_value"]
+        extras += ["known", "periodicity", "min_value", "max_value"]
     elif f.ref:
         table, column = f.ref.split(".")
         cols.append(f"m.val IN (SELECT {column} FROM {table}) AS known")
@@ -522,6 +527,13 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
     if fallback:
         check("missing_value", fallback[0], f"{ident(fallback[0])} IS NULL", value="NULL")
     if spec.kind == "indicator_values":
+        # the passport's plausible bounds (issue 9), from the indicator's mapping
+        for col in ("plan", "fact"):
+            if col in found:
+                v = ident(col)
+                check("out_of_bounds", col, f"{v} < indicator_id__min_value OR {v} > indicator_id__max_value",
+                      value=f"CAST({v} AS VARCHAR) || ' (bounds ' || coalesce(CAST(indicator_id__min_value AS VARCHAR), "
+                            f"'-inf') || ' to ' || coalesce(CAST(indicator_id__max_value AS VARCHAR), '+inf') || ')'")
         # the indicator's periodicity and the period's kind come from the two mappings
         check("period_mismatch", "period",
               "period IS NOT NULL AND indicator_id__periodicity IS NOT NULL "
@@ -586,6 +598,16 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
             f"  USING (indicator_id, unit_code) "
             f"WHERE h.n >= {OUTLIER_MIN_HISTORY} AND d.mad > 0 AND s.fact IS NOT NULL "
             f"AND abs(0.6745 * (s.fact - h.med) / d.mad) > {OUTLIER_Z}")
+        # Issue 9: a fact more than HISTORY_RATIO times the unit's own median (a thousand typed for a million,
+        # a share typed in per mille): warned even with too little history for the z-score.
+        selects.append(
+            f"SELECT s._row AS row, {literal(header['fact'])} AS column, s.fact__raw AS value, 'warning' AS severity, "
+            f"'far_from_history' AS code FROM {stage} s JOIN ("
+            f"  SELECT indicator_id, unit_code, median(fact) AS med FROM indicator_values "
+            f"  WHERE fact IS NOT NULL AND (indicator_id, unit_code) IN "
+            f"    (SELECT DISTINCT indicator_id, unit_code FROM {stage}) GROUP BY ALL) h USING (indicator_id, unit_code) "
+            f"WHERE s.fact IS NOT NULL AND h.med <> 0 AND (abs(s.fact) > {HISTORY_RATIO} * abs(h.med) "
+            f"OR abs(s.fact) * {HISTORY_RATIO} < abs(h.med))")
     errors_tbl = f"{raw_name}_err"
     cur.execute(f"CREATE OR REPLACE TEMP TABLE {errors_tbl} AS {' UNION ALL '.join(selects)}")
     probs.append(cur.execute(f"SELECT * FROM {errors_tbl} ORDER BY row LIMIT {PROBLEM_LIMIT}").df())

@@ -193,6 +193,9 @@ _add(Kind("indicators", "indicators", ("indicator_id",), (
     Field("node_id", "text", ("node", "узел", "goal node"), ref="goal_nodes.node_id"),
     Field("responsible_official", "text", ("ответственный", "жауапты"), ref="officials.official_id"),
     Field("source_document", "text", SOURCE),
+    # plausible bounds of a value (issue 9): a fact or plan outside them is an upload error
+    Field("min_value", "number", ("minimum", "min", "lower bound", "нижняя граница", "минимум", "төменгі шек")),
+    Field("max_value", "number", ("maximum", "max", "upper bound", "верхняя граница", "максимум", "жоғарғы шек")),
 )))
 
 # Columns whose absence is filled from another name column (name_en is NOT NULL in the schema).
