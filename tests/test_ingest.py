@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 import shutil
 
 import duckdb
@@ -592,3 +593,16 @@ def test_a_database_constraint_the_checks_miss_rejects_the_file(store, tmp_path,
     rep = import_file(store, p, "projects", dry_run=False)
     assert rep.status == "rejected" and rep.errors["code"].tolist() == ["constraint"]
     assert store.scalar("SELECT count(*) FROM projects") == 0 and len(batches(store)) == 0
+
+
+def test_templates_mark_the_required_columns():
+    """Issue 9: the indicators template did not say that periodicity is required."""
+    ws = openpyxl.load_workbook(io.BytesIO(templates("indicators"))).active
+    header = [c.value for c in ws[1]]
+    notes = dict(zip(header, [c.value or "" for c in ws[2]], strict=True))
+    assert notes["periodicity"].startswith("required")
+    assert "required" in notes["indicator_id"]
+    assert not notes["direction"].startswith("required")
+    values = openpyxl.load_workbook(io.BytesIO(templates("indicator_values"))).active
+    notes = dict(zip([c.value for c in values[1]], [c.value or "" for c in values[2]], strict=True))
+    assert notes["fact"].startswith("this or another value column")

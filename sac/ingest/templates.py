@@ -1,5 +1,6 @@
-"""XLSX upload templates: one per kind, English headers in row 1 (what the importer matches), a note row
-with the Russian and Kazakh header of each column, and one example row.
+"""XLSX upload templates: one per kind, English headers in row 1 (what the importer matches; required ones in
+dark red), a note row with the Russian and Kazakh header of each column, marked 'required' where the importer
+refuses a file without it, and one example row.
 
 The note row starts with '#', and the importer skips a row whose first cell starts with '#' like a
 blank row, so a filled-in template can be uploaded as it is.
@@ -28,6 +29,8 @@ _NOTES: dict[str, tuple[str, str]] = {
     "due_date": ("Срок исполнения", "Орындау мерзімі"), "status": ("Статус", "Мәртебе"),
     "periodicity": ("Периодичность", "Кезеңділік"), "direction": ("Направление", "Бағыты"),
 }
+REQUIRED = "required / обязательно / міндетті"
+ONE_OF = "this or another value column / это или другое значение / осы немесе басқа мән"
 _EXAMPLES: dict[str, dict[str, object]] = {
     "indicator_values": {"indicator_id": "KNI-01", "unit_code": "71", "period": "2024-Q3",
                          "source_document": "National project 2024", "plan": 4.8, "fact": 4.9},
@@ -61,12 +64,17 @@ def templates(kind: str) -> bytes:
     names = [f.name for f in spec.fields]
     ws.append(names)
     notes = [" / ".join(_NOTES.get(n, ("", ""))).strip(" /") for n in names]
+    for i, f in enumerate(spec.fields):  # what the importer refuses a file without says so in the template
+        if f.required:
+            notes[i] = f"{REQUIRED} · {notes[i]}" if notes[i] else REQUIRED
+        elif f.name in spec.one_of:
+            notes[i] = f"{ONE_OF} · {notes[i]}" if notes[i] else ONE_OF
     notes[0] = "# " + (notes[0] or names[0])
     ws.append(notes)
     example = _EXAMPLES.get(kind, {})
     ws.append([example.get(n) for n in names])
-    for c in ws[1]:
-        c.font = Font(bold=True)
+    for c, f in zip(ws[1], spec.fields, strict=True):
+        c.font = Font(bold=True, color="9C0006" if f.required else None)
     for c in ws[2]:
         c.font = Font(italic=True, color="666666")
         c.fill = PatternFill("solid", fgColor="EEEEEE")
