@@ -45,7 +45,7 @@ import pandas as pd
 
 from sac import audit
 from sac.ingest import parse, readers
-from sac.ingest.specs import KINDS, NAME_FALLBACK, Field, Kind
+from sac.ingest.specs import ALL_NAMES_REQUIRED, KINDS, NAME_FALLBACK, Field, Kind
 from sac.ingest.units import UnitLookup
 from sac.sql import ident, literal
 
@@ -333,7 +333,7 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
     if dup is not None:
         rep.duplicate_of = int(dup)
         file_problem("duplicate_file", value=dup, severity="error" if committing and not force else "warning")
-    if allowed_units is not None and not any(f.type in ("unit", "region") for f in spec.fields):
+    if allowed_units is not None and (not spec.office or not any(f.type in ("unit", "region") for f in spec.fields)):
         file_problem("kind_not_allowed")
         return finish(False, [])
 
@@ -454,7 +454,7 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
     present = [f.name for f in spec.fields if f.name in found]
     if fallback:  # name_en NOT NULL: fill it from the other languages (and the others from it, for passports)
         names = [n for n in (fallback[0], *fallback[1]) if n in found]
-        targets = [fallback[0]] + ([*fallback[1]] if spec.kind == "indicators" else [])
+        targets = [fallback[0]] + ([*fallback[1]] if spec.kind in ALL_NAMES_REQUIRED else [])
         for t in targets:
             order = [t] + [n for n in names if n != t]
             expr = f"coalesce({', '.join(ident(n) for n in order if n in found)})"
@@ -844,6 +844,9 @@ DEPENDENTS: dict[str, tuple[tuple[str, str], ...]] = {
     "indicators": (("indicator_values", "indicator_id"), ("project_contributions", "indicator_id"),
                    ("budget_program_indicators", "indicator_id")),
     "projects": (("project_contributions", "project_id"),),
+    "organisations": (("indicator_values", "unit_code"), ("budget_lines", "unit_code"), ("officials", "org_id"),
+                      ("user_units", "unit_code"), ("budget_programs", "administrator")),
+    "budget_programs": (("budget_lines", "program_code"), ("budget_program_indicators", "program_code")),
 }
 
 

@@ -38,6 +38,7 @@ class Kind:
     key: tuple[str, ...]
     fields: tuple[Field, ...]
     one_of: tuple[str, ...] = ()   # at least one of these columns in the file and a value on each row
+    office: bool = True            # a project office may upload it (for its own units); reference data: no
 
     def field(self, name: str) -> Field:
         return next(f for f in self.fields if f.name == name)
@@ -198,6 +199,36 @@ _add(Kind("indicators", "indicators", ("indicator_id",), (
     Field("max_value", "number", ("maximum", "max", "upper bound", "верхняя граница", "максимум", "жоғарғы шек")),
 )))
 
-# Columns whose absence is filled from another name column (name_en is NOT NULL in the schema).
+NAMES_RU = ("наименование", "название", "наименование организации", "наименование программы")
+_add(Kind("organisations", "organisations", ("org_id",), (
+    Field("org_id", "text", ("organisation", "organization", "org", "code", "код", "код организации", "ұйым коды",
+                             "бин", "bin"), required=True),
+    Field("kind", "enum", ("type", "тип", "вид", "түрі"), default="other", choices=_choices({
+        "state_body": ("state body", "ministry", "госорган", "государственный орган", "министерство",
+                       "мемлекеттік орган", "министрлік"),
+        "akimat": ("акимат", "әкімдік"), "project_office": ("project office", "проектный офис", "жобалық кеңсе"),
+        "other": ("другое", "басқа")})),
+    Field("name_en", "text", ("name", "name english")),
+    Field("name_ru", "text", NAMES_RU),
+    Field("name_kk", "text", ("атауы", "ұйымның атауы")),
+    Field("region_kato", "region", ("region", "регион", "область", "өңір", "kato", "като")),
+), office=False))
+
+_add(Kind("budget_programs", "budget_programs", ("program_code",), (
+    Field("program_code", "text", ("program", "programme", "budget program", "бюджетная программа", "программа",
+                                   "код программы", "бюджеттік бағдарлама", "бағдарлама"), required=True),
+    Field("name_en", "text", ("name", "name english")),
+    Field("name_ru", "text", NAMES_RU),
+    Field("name_kk", "text", ("атауы", "бағдарламаның атауы")),
+    Field("administrator", "text", ("administrator", "администратор", "администратор программы", "әкімші"),
+          ref="organisations.org_id"),
+    Field("node_id", "text", ("node", "узел", "goal node"), ref="goal_nodes.node_id"),
+), office=False))
+
+# Columns whose absence is filled from another name column (name_en is NOT NULL in the schema; for passports
+# and reference data name_ru and name_kk are too, and are filled from the others).
 NAME_FALLBACK = {"projects": ("name_en", ("name_ru", "name_kk")),
-                 "indicators": ("name_en", ("name_ru", "name_kk"))}
+                 "indicators": ("name_en", ("name_ru", "name_kk")),
+                 "organisations": ("name_en", ("name_ru", "name_kk")),
+                 "budget_programs": ("name_en", ("name_ru", "name_kk"))}
+ALL_NAMES_REQUIRED = ("indicators", "organisations", "budget_programs")

@@ -28,6 +28,9 @@ _NOTES: dict[str, tuple[str, str]] = {
     "title": ("Содержание", "Мазмұны"), "issue_date": ("Дата поручения", "Берілген күні"),
     "due_date": ("Срок исполнения", "Орындау мерзімі"), "status": ("Статус", "Мәртебе"),
     "periodicity": ("Периодичность", "Кезеңділік"), "direction": ("Направление", "Бағыты"),
+    "org_id": ("Код организации", "Ұйым коды"), "kind": ("Тип", "Түрі"),
+    "administrator": ("Администратор программы (код организации)", "Бағдарлама әкімшісі (ұйым коды)"),
+    "min_value": ("Нижняя граница", "Төменгі шек"), "max_value": ("Верхняя граница", "Жоғарғы шек"),
 }
 REQUIRED = "required / обязательно / міндетті"
 ONE_OF = "this or another value column / это или другое значение / осы немесе басқа мән"
@@ -49,6 +52,10 @@ _EXAMPLES: dict[str, dict[str, object]] = {
                    "name_kk": "Жұмыссыздық деңгейі", "unit_of_measure": "%", "direction": "down", "tier": "outcome",
                    "periodicity": "quarter", "aggregation": "mean", "weight": 1, "target_value": 4.7,
                    "target_year": 2025},
+    "organisations": {"org_id": "AKM-71", "kind": "akimat", "name_en": "Akimat of Astana", "name_ru": "Акимат г. Астаны",
+                      "name_kk": "Астана қаласының әкімдігі", "region_kato": "71"},
+    "budget_programs": {"program_code": "068", "name_en": "Health care", "name_ru": "Здравоохранение",
+                        "name_kk": "Денсаулық сақтау"},
 }
 
 
