@@ -5,6 +5,7 @@ import streamlit as st
 from sac.auth import accounts as acc
 from sac.ui import auth, cache, guard
 from sac.ui.lang import tr
+from sac.ui.text import md_code, md_escape
 
 guard.through_app()
 user = auth.current_user()
@@ -17,10 +18,11 @@ st.title(tr("auth.account_title"))
 store = cache.store()
 
 c1, c2 = st.columns(2)
-c1.markdown(f"**{tr('auth.display_name')}:** {user.display_name}")
-c1.markdown(f"**{tr('auth.username')}:** `{user.username}`")
+c1.markdown(f"**{tr('auth.display_name')}:** {md_escape(user.display_name)}")
+c1.markdown(f"**{tr('auth.username')}:** {md_code(user.username)}")
 c2.markdown(f"**{tr('auth.role')}:** {auth.role_label(user.role)}")
-c2.markdown(f"**{tr('auth.units')}:** {', '.join(sorted(user.units)) if user.units else tr('auth.units_all')}")
+c2.markdown(f"**{tr('auth.units')}:** "
+            f"{md_escape(', '.join(sorted(user.units))) if user.units else tr('auth.units_all')}")
 SOURCE_KEYS = {"builtin": "auth.source_builtin", "oidc": "auth.source_oidc"}
 st.caption(tr(SOURCE_KEYS.get(user.source, "auth.source_builtin")))
 

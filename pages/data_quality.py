@@ -15,6 +15,7 @@ from sac.auth.permissions import allowed_units
 from sac.methodology import current
 from sac.ui import cache, guard, lang, widgets
 from sac.ui.lang import tr
+from sac.ui.text import md_escape
 from sac.views import data_quality as v
 from sac.views import labels
 
@@ -166,6 +167,8 @@ with tabs[2]:
         st.dataframe(shown, hide_index=True, width="stretch")
         widgets.download_table(t, "wrong_way_targets", key="dl_ww")
         ind_name = dict(zip(summ["indicator_id"], summ["ind_name" + SUFFIX], strict=False))
+        if units is not None:  # a typed ?ww_region= outside the office's units: say so (the chart shows its own)
+            guard.url_outside("ww_region", units, "region")
         c = st.columns(2)
         ww_ind = widgets.select(tr("data_quality.ww_indicator"), list(dict.fromkeys(summ["indicator_id"])),
                                 "ww_indicator", container=c[0], format_func=lambda i: f"{i} — {ind_name[i]}")
@@ -256,8 +259,9 @@ with tabs[4]:
                            methodology_version=cache.methodology_version())
         st.markdown(f"**{tr('data_quality.check_in_context')}**")
         for r in out.head(5).itertuples():
-            widgets.page_link_params("pages/indicators.py", tr("data_quality.open_cell", indicator=getattr(r, "ind_name" + SUFFIX),
-                                                               region=getattr(r, "unit_" + NAME), period=r.period),
+            widgets.page_link_params("pages/indicators.py",
+                                     tr("data_quality.open_cell", indicator=md_escape(getattr(r, "ind_name" + SUFFIX)),
+                                        region=md_escape(getattr(r, "unit_" + NAME)), period=md_escape(r.period)),
                                      {"indicator": r.indicator_id, "region": r.unit_code, "period": r.period},
                                      icon=":material/open_in_new:")
 widgets.methodology_badge(method.version)

@@ -10,6 +10,7 @@ from sac import charts
 from sac.auth.permissions import allowed_units, restrict_frame
 from sac.metrics import goalmap
 from sac.ui import cache, guard, lang, widgets
+from sac.ui.text import md_escape
 from sac.views import indicators as v
 from sac.views import labels
 
@@ -51,12 +52,12 @@ def _progress_block(prog: pd.DataFrame, unit: str | None) -> None:
         st.caption(tr("indicators.progress_no_status", reason=tr("indicators.reason_no_target")))
         return
     r = prog.iloc[0]
-    st.caption(tr("indicators.progress_target_line", baseline=lang.num(r["baseline_value"], 2, unit),
-                  baseline_year=_year(r["baseline_year"]), target=lang.num(r["target_value"], 2, unit),
+    st.caption(tr("indicators.progress_target_line", baseline=md_escape(lang.num(r["baseline_value"], 2, unit)),
+                  baseline_year=_year(r["baseline_year"]), target=md_escape(lang.num(r["target_value"], 2, unit)),
                   target_year=_year(r["target_year"])))
     if pd.isna(r["status"]):
         key = v.PROGRESS_REASONS.get(str(r["reason"]))
-        reason = tr(f"indicators.{key}") if key else tr("indicators.reason_other", reason=str(r["reason"]))
+        reason = tr(f"indicators.{key}") if key else tr("indicators.reason_other", reason=md_escape(r["reason"]))
         st.caption(tr("indicators.progress_no_status", reason=reason))
     else:
         st.markdown(f"**{tr('indicators.progress_status')}: {tr('indicators.status_' + str(r['status']))}**")
@@ -67,12 +68,14 @@ def _progress_block(prog: pd.DataFrame, unit: str | None) -> None:
     m2.metric(tr("indicators.progress_g_req"), lang.pct(100 * r["g_req"]) if pd.notna(r["g_req"]) else "—")
     m3.metric(tr("indicators.progress_q"), lang.num(r["q"], 2))
     m4.metric(tr("indicators.progress_projection", year=_year(r["target_year"])),
-              lang.num(r["projected_value"], 2), help=unit)
+              lang.num(r["projected_value"], 2), help=md_escape(unit) if unit else None)
     if pd.notna(r["projected_achieved"]):
         st.caption(tr("indicators.progress_projected_achieved") if bool(r["projected_achieved"])
                    else tr("indicators.progress_projected_missed"))
 
 
+if scope is not None:  # a typed ?region= outside the office's regions: say so (the filter falls back to its own)
+    guard.url_outside("region", regions["kato"], "region")
 c1, c2, c3, c4 = st.columns([2, 3, 4, 3])  # the period box holds "2025" at 1024 px
 with c1:
     period = widgets.select(tr("indicators.period"), periods, "period",
@@ -95,14 +98,14 @@ st.subheader(tr("indicators.tab_matrix"))
 cells = cache.call(v.matrix_cells, period, node or None)
 cells = restrict_frame(cells, user, "unit_code")
 if cells.empty:
-    widgets.empty_state(tr("indicators.what_values_period", period=period))
+    widgets.empty_state(tr("indicators.what_values_period", period=md_escape(period)))
 else:
     text, rag = v.pivot_matrix(cells, L, charts.RAG_ICONS)
     counts = v.rag_counts(cells)
     mc = st.columns(4)
     for col, (r, n) in zip(mc, zip(counts["rag"], counts["cells"], strict=True), strict=True):
         col.metric(charts.rag_label(r, tr(f"common.rag_{r}")), lang.num(n))
-    st.caption(tr("indicators.matrix_caption", period=period))
+    st.caption(tr("indicators.matrix_caption", period=md_escape(period)))
     if bool(cells.get("ytd", pd.Series(dtype=bool)).fillna(False).any()):
         st.caption(tr("indicators.ytd_note"))
 
@@ -112,7 +115,7 @@ else:
     styler = text.style.apply(lambda _: css, axis=None)
     col_cfg = {"region": st.column_config.TextColumn(tr("indicators.col_region"), pinned=True)}
     # no fixed width: a "small" column cut the codes (CORRUPTIC, CANCER_EA); the name is the header's tooltip
-    col_cfg.update({c: st.column_config.TextColumn(c, help=ind_name.get(c, c))
+    col_cfg.update({c: st.column_config.TextColumn(c, help=md_escape(ind_name.get(c, c)))
                     for c in text.columns if c != "region"})
     event = st.dataframe(styler, hide_index=True, column_config=col_cfg, key="matrix", on_select="rerun",
                          selection_mode="single-cell", height=min(38 + 35 * len(text), 760))
@@ -146,7 +149,7 @@ if pp.empty:
 p = pp.iloc[0]
 unit = labels.unit_text(p["unit_of_measure"], L)
 where = region_name[region] if region else tr("indicators.whole_country")
-st.subheader(tr("indicators.series_heading", name=f"{indicator} {p[NAME]}", where=where))
+st.subheader(tr("indicators.series_heading", name=md_escape(f"{indicator} {p[NAME]}"), where=md_escape(where)))
 
 left, right = st.columns([3, 2])
 with left:
@@ -154,7 +157,7 @@ with left:
     if s.empty and region is None:
         st.info(tr("indicators.no_country_value"), icon=":material/info:")
     elif s.empty:
-        widgets.empty_state(tr("indicators.what_series", code=indicator))
+        widgets.empty_state(tr("indicators.what_series", code=md_escape(indicator)))
     else:
         target_year = int(p["target_year"]) if pd.notna(p["target_year"]) else None
         target_value = float(p["target_value"]) if pd.notna(p["target_value"]) else None
@@ -172,7 +175,7 @@ with left:
             st.caption(tr("indicators.series_country_note", rule=tr(f"indicators.agg_{p['aggregation']}")))
 
 with right:
-    st.markdown(f"**{tr('indicators.passport_heading', code=indicator)}**")
+    st.markdown(f"**{tr('indicators.passport_heading', code=md_escape(indicator))}**")
 
     def _txt(x, decimals=None):
         if pd.isna(x):

@@ -1,5 +1,6 @@
 """Methodology: the formulas and the current values, generated from the stored configuration."""
 
+import dataclasses
 import json
 
 import streamlit as st
@@ -7,6 +8,7 @@ import streamlit as st
 from sac import methodology
 from sac.auth import permissions
 from sac.ui import cache, guard, lang, widgets
+from sac.ui.text import md_escape
 
 user = guard.page("pages/methodology.py")
 
@@ -18,7 +20,11 @@ numbers = [int(v) for v in history["version"]] or [1]
 version = widgets.select(lang.tr("methodology.version"), numbers, "version", default=max(numbers),
                          format_func=lambda v: lang.tr("common.methodology_version", version=v))
 chosen = cache.call(methodology.get, version)
-text = methodology.render_markdown(chosen, lang.lang())
+# The note and the author are data, text in this Markdown document; an account name is not published.
+public = user is None or user.is_public
+text = methodology.render_markdown(dataclasses.replace(
+    chosen, note=md_escape(chosen.note) if chosen.note else None,
+    created_by=md_escape(chosen.created_by) if chosen.created_by and not public else None), lang.lang())
 
 st.download_button(lang.tr("methodology.download"), text.encode("utf-8"),
                    file_name=f"sac-methodology-v{version}.md", mime="text/markdown",
@@ -29,10 +35,10 @@ if lang.lang() != "en":  # sac.methodology.render_markdown translates the headin
 st.markdown(text.split("\n", 1)[1] if text.startswith("# ") else text)
 
 st.subheader(lang.tr("methodology.history"))
-table = history.rename(columns={
+table = history.drop(columns=["config"] + (["created_by"] if public else [])).rename(columns={
     "version": lang.tr("methodology.col_version"), "created_at": lang.tr("methodology.col_created"),
     "created_by": lang.tr("methodology.col_by"), "note": lang.tr("methodology.col_note"),
-}).drop(columns=["config"])
+})
 st.dataframe(table, hide_index=True, width="stretch",
              column_config={lang.tr("methodology.col_created"): st.column_config.DatetimeColumn(format="DD.MM.YYYY HH:mm")})
 widgets.download_table(table, "methodology-versions", key="mv")
@@ -51,7 +57,7 @@ if permissions.can(user, "change_methodology"):
                 new_version = methodology.save_new_version(cache.store(), json.loads(body), user.username,
                                                            note or None)
             except (ValueError, json.JSONDecodeError) as e:
-                st.error(lang.tr("methodology.invalid", error=str(e)))
+                st.error(lang.tr("methodology.invalid", error=md_escape(e)))
             else:
                 if new_version == current.version:
                     st.info(lang.tr("methodology.unchanged"))

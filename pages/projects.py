@@ -11,9 +11,10 @@ import pandas as pd
 import streamlit as st
 
 from sac import charts
-from sac.auth.permissions import allowed_units
+from sac.auth.permissions import allowed_units, can_see
 from sac.ui import cache, guard, lang, widgets
 from sac.ui.lang import tr
+from sac.ui.text import md_escape
 from sac.views import projects as v
 
 user = guard.page("pages/projects.py")
@@ -66,6 +67,8 @@ tl_labels = {"planned": tr("projects.lbl_planned"), "forecast": tr("projects.lbl
              "rag_red": RAG_WORD["red"], "rag_grey": RAG_WORD["grey"]}
 
 # -- filters (all in the URL) ----------------------------------------------------------------------------------
+if units is not None:  # a typed ?region= outside the office's regions: say so (the filter falls back to its own)
+    guard.url_outside("region", region_name, "region")
 f = st.columns([2, 3, 3, 2, 3])
 region = widgets.select(tr("projects.f_region"), [v.ALL] + list(region_name), "region", default=v.ALL,
                         container=f[0], format_func=lambda k: tr("projects.all") if k == v.ALL else region_name[k])
@@ -85,15 +88,17 @@ df = cache.call(v.portfolio, today, units=units_key, **filters)
 # -- one project (?project=ID) ------------------------------------------------------------------------------------
 project_id = st.query_params.get("project")
 if project_id:
-    one = cache.call(v.portfolio, today, units=units_key)
+    one = cache.call(v.portfolio, today)
     one = one[one["project_id"] == project_id]
     with st.container(border=True):
         if one.empty:
-            st.warning(tr("projects.project_missing", id=project_id))
+            st.warning(tr("projects.project_missing", id=md_escape(project_id)))
+        elif not can_see(user, "project", one["region_kato"].iloc[0], store=cache.store()):
+            guard.not_available("project", project_id)
         else:
             p = one.iloc[0]
             head, close = st.columns([6, 1])
-            head.subheader(f"{p['project_id']} — {p[NAME]}")
+            head.subheader(f"{md_escape(p['project_id'])} — {md_escape(p[NAME])}")
             if close.button(tr("projects.close_project"), icon=":material/close:", key="close_project"):
                 del st.query_params["project"]
                 st.rerun()
@@ -107,18 +112,20 @@ if project_id:
             c[1].metric("CPI", lang.num(p["CPI"], 2))
             c[2].metric(tr("projects.col_complete"), lang.pct(100 * p["percent_complete"]))
             c[3].metric(tr("projects.col_overdue"), yes_no(p["overdue"]))
+            def _text(x) -> str:
+                return md_escape(x) if pd.notna(x) else "—"
+
             st.markdown(
-                f"**{tr('projects.col_region')}:** {p['region_' + NAME] if pd.notna(p['region_' + NAME]) else '—'}  \n"
-                f"**{tr('projects.col_program')}:** {p['program_' + NAME] if pd.notna(p['program_' + NAME]) else '—'}  \n"
-                f"**{tr('projects.col_direction')}:** "
-                f"{p['direction_' + NAME] if pd.notna(p['direction_' + NAME]) else '—'}  \n"
-                f"**{tr('projects.col_manager')}:** {p['manager_name'] if pd.notna(p['manager_name']) else '—'}  \n"
+                f"**{tr('projects.col_region')}:** {_text(p['region_' + NAME])}  \n"
+                f"**{tr('projects.col_program')}:** {_text(p['program_' + NAME])}  \n"
+                f"**{tr('projects.col_direction')}:** {_text(p['direction_' + NAME])}  \n"
+                f"**{tr('projects.col_manager')}:** {_text(p['manager_name'])}  \n"
                 f"**{tr('projects.col_planned')}:** {fmt_date(p['planned_start'])} – {fmt_date(p['planned_end'])};  "
                 f"**{tr('projects.col_forecast')}:** {fmt_date(p['end_date'])}")
             if pd.notna(p["status_disagrees"]) and bool(p["status_disagrees"]):
                 st.warning(tr("projects.disagree_one"), icon=":material/report:")
             if pd.notna(p["risks"]) and str(p["risks"]).strip():
-                st.caption(f"{tr('projects.risks')}: {p['risks']}")
+                st.caption(f"{tr('projects.risks')}: {md_escape(p['risks'])}")
             fig = charts.project_timeline(one.assign(name=v.short_label(one["project_id"], one[NAME])), lang=L,
                                           labels=tl_labels, today=today)
             widgets.chart(fig, f"project_{project_id}", key="one_timeline")
@@ -257,7 +264,7 @@ with tabs[4]:
         st.dataframe(shown, hide_index=True, width="stretch")
         widgets.download_table(t, "projects_para79_conflicts", key="dl_para79")
         for pid in conf["project_a"].tolist()[:5]:
-            widgets.page_link_params("pages/projects.py", tr("projects.open_project", id=pid), {"project": pid},
+            widgets.page_link_params("pages/projects.py", tr("projects.open_project", id=md_escape(pid)), {"project": pid},
                                      icon=":material/open_in_new:")
 
     st.subheader(tr("projects.sec_rating"))

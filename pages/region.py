@@ -13,6 +13,7 @@ from sac.auth.permissions import allowed_units, can_open
 from sac.metrics import projects as projects_metrics
 from sac.ui import cache, guard, lang, widgets
 from sac.ui.lang import tr
+from sac.ui.text import md_escape
 from sac.views import labels
 from sac.views import rating as rating_views
 from sac.views import region as views
@@ -30,6 +31,7 @@ if allowed is not None:
     if regions.empty:
         st.warning(tr("region.no_region_access"), icon=":material/lock:")
         st.stop()
+    guard.url_outside("region", regions["kato"], "region")   # a typed ?region= of another region: say so
 names = dict(zip(regions["kato"], regions[name_col], strict=True))
 
 periods = cache.call(rating_views.periods_with_data)
@@ -42,9 +44,9 @@ period = widgets.select(tr("region.period"), periods, "period", default=cache.ca
                         container=f2)
 
 info = regions.set_index("kato").loc[kato]
-st.header(names[kato])
-st.caption(tr("region.subtitle", kato=kato, kind=tr(f"region.kind_{info['kind']}"),
-              centre=labels.centre_text(info["centre_en"], lang.lang()) or "—"))
+st.header(md_escape(names[kato]))
+st.caption(tr("region.subtitle", kato=md_escape(kato), kind=tr(f"region.kind_{info['kind']}"),
+              centre=md_escape(labels.centre_text(info["centre_en"], lang.lang()) or "—")))
 
 indicators = cache.call(views.region_indicators, kato, period)
 rating = cache.call(rating_views.rating_table, period)
@@ -141,7 +143,7 @@ else:
                 st.caption(tr("region.none_ranked"))
             else:
                 st.markdown("\n".join(
-                    "- " + tr("region.strength_item", name=r[name_col], rank=int(r["level_rank"]),
+                    "- " + tr("region.strength_item", name=md_escape(r[name_col]), rank=int(r["level_rank"]),
                               n=int(r["n_ranked"])) for _, r in frame.iterrows()))
 
 # -- rank history -----------------------------------------------------------------------------------------------

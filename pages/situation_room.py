@@ -2,7 +2,8 @@
 
 Headline figures for the chosen period (?period=2025) and the exceptions list, each item
 linking to its detail page with the parameters ``sac.metrics.exceptions`` gives it.
-?instruction=<id> (the target of the instruction exceptions) shows that instruction.
+?instruction=<id> (the target of the instruction exceptions) shows that instruction to a reader who may see it
+(``permissions.can_see``: never the public, a project office only its own regions').
 """
 
 import datetime as dt
@@ -11,10 +12,11 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from sac.auth.permissions import allowed_units, can, can_open, restrict_frame
+from sac.auth.permissions import allowed_units, can, can_open, can_see, restrict_frame
 from sac.metrics import exceptions as exc_metrics
 from sac.ui import cache, guard, lang, widgets
 from sac.ui.lang import tr
+from sac.ui.text import md_escape
 from sac.views import rating as rating_views
 from sac.views import situation as views
 
@@ -52,19 +54,22 @@ def _page_available(page: str) -> bool:
 instruction_id = st.query_params.get("instruction")
 if instruction_id:
     detail = cache.call(views.instruction_detail, instruction_id, today)
-    if units is not None:
-        detail = restrict_frame(detail, user, "region_kato", store=cache.store())
     with st.container(border=True):
-        st.subheader(tr("situation.instruction_title", id=instruction_id))
-        if detail.empty:
-            st.warning(tr("situation.instruction_missing", id=instruction_id))
+        st.subheader(tr("situation.instruction_title", id=md_escape(instruction_id)))
+        # never the public (issuer and official are internal); a project office only its own regions'
+        if not can_see(user, "instruction", detail["region_kato"].iloc[0] if len(detail) else None,
+                       store=cache.store()):
+            guard.not_available("instruction", instruction_id)
+        elif detail.empty:
+            st.warning(tr("situation.instruction_missing", id=md_escape(instruction_id)))
         else:
             d = detail.iloc[0]
             org = d.get(f"org_name_{lang.lang()}")
-            st.markdown(tr("situation.instruction_body", title=d["title"], issuer=d["issuer"] or "—",
+            st.markdown(tr("situation.instruction_body", title=md_escape(d["title"]),
+                           issuer=md_escape(d["issuer"] or "—"),
                            issue=lang.date(d["issue_date"]), due=lang.date(d["due_date"]),
-                           org=org if isinstance(org, str) else (d["responsible_org"] or "—"),
-                           official=d["official_name"] if isinstance(d["official_name"], str) else "—",
+                           org=md_escape(org if isinstance(org, str) else (d["responsible_org"] or "—")),
+                           official=md_escape(d["official_name"] if isinstance(d["official_name"], str) else "—"),
                            status=tr(f"situation.status_{d['status']}")))
             if bool(d["overdue"]):
                 st.error(tr("situation.instruction_overdue", days=lang.num(d["days_overdue"])),
@@ -111,7 +116,7 @@ for col, key, frame in ((l1, "situation.leaders", top), (l2, "situation.laggards
             st.caption(tr("situation.no_rating"))
         else:
             st.markdown("\n".join(
-                "- " + tr("situation.leader_item", rank=r["rank_label"], name=r[name_col],
+                "- " + tr("situation.leader_item", rank=md_escape(r["rank_label"]), name=md_escape(r[name_col]),
                           score=lang.num(r["score_rounded"], 1)) for _, r in frame.iterrows()))
 if _page_available("pages/rating.py"):
     st.page_link("pages/rating.py", label=tr("situation.rating_link"), icon=":material/leaderboard:",
@@ -157,8 +162,9 @@ for r in items.head(MAX_ITEMS).itertuples(index=False):
     with st.container(border=True):
         a, b = st.columns([6, 1], vertical_alignment="center")
         sev = int(r.severity)
+        # title and reason are made from names in the data (sac.metrics.exceptions): text, not Markdown
         a.markdown(f"{SEVERITY_ICONS[sev]} **{tr(f'situation.severity_{sev}')}** · {tr(f'situation.kind_{r.kind}')}  \n"
-                   f"**{getattr(r, f'title_{code}')}**  \n{getattr(r, f'reason_{code}')}")
+                   f"**{md_escape(getattr(r, f'title_{code}'))}**  \n{md_escape(getattr(r, f'reason_{code}'))}")
         if isinstance(r.page, str) and _page_available(r.page):
             with b:
                 st.page_link(r.page, label=tr("situation.open"), icon=":material/arrow_forward:",

@@ -12,6 +12,7 @@ from sac.auth.permissions import allowed_units, can, require
 from sac.ingest import readers
 from sac.ui import cache, guard, widgets
 from sac.ui.lang import lang, tr
+from sac.ui.text import md_escape
 
 user = guard.page("pages/upload.py")
 
@@ -34,7 +35,7 @@ c2.download_button(tr("upload.template"), ingest.templates(kind), file_name=f"te
                    mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                    icon=":material/download:", on_click="ignore", key="upload_template")
 if units is not None:
-    st.caption(tr("upload.scope", units=", ".join(sorted(units)) or "—"))
+    st.caption(tr("upload.scope", units=md_escape(", ".join(sorted(units)) or "—")))
 
 nonce = st.session_state.setdefault("upload_nonce", 0)
 up = st.file_uploader(tr("upload.file"), type=["csv", "txt", "xlsx", "xlsm", "parquet"], key=f"upload_file_{nonce}")
@@ -80,8 +81,9 @@ if up is not None:
                                        ("totals", rep.totals), ("warnings", len(rep.warnings))], strict=True):
         col.metric(tr(f"upload.count_{label}"), value)
     if rep.header_row:
-        st.caption(tr("upload.header_row", row=rep.header_row, columns=", ".join(
-            f"{h} → {c}" for h, c in rep.columns.items())))
+        # the headers are the uploaded file's own words
+        st.caption(tr("upload.header_row", row=rep.header_row, columns=md_escape(", ".join(
+            f"{h} → {c}" for h, c in rep.columns.items()))))
     if len(rep.problems):
         table = _problems_table(rep)
         st.dataframe(table, hide_index=True, width="stretch")

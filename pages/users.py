@@ -8,6 +8,7 @@ from sac.auth.permissions import require
 from sac.i18n import LANGUAGE_NAMES, LANGUAGES
 from sac.ui import auth, cache, guard
 from sac.ui.lang import lang, tr
+from sac.ui.text import md_escape
 
 user = guard.page("pages/users.py")
 
@@ -28,7 +29,7 @@ def unit_label(code: str) -> str:
 
 
 def show_password(username: str, password: str) -> None:
-    st.success(tr("auth.password_shown_once", username=username))
+    st.success(tr("auth.password_shown_once", username=md_escape(username)))
     st.code(password, language=None)
 
 
@@ -66,7 +67,7 @@ if add:
             if not password:
                 show_password(acc.normalise_username(username), pw)
             else:
-                st.success(tr("auth.user_added", username=acc.normalise_username(username)))
+                st.success(tr("auth.user_added", username=md_escape(acc.normalise_username(username))))
 
 with edit_tab:
     if users.empty:
@@ -93,7 +94,7 @@ with edit_tab:
                 except acc.AccountError as e:
                     st.error(tr(f"auth.error_{e.code}", min=acc.MIN_PASSWORD_LENGTH))
                 else:
-                    st.success(tr("auth.user_saved", username=target))
+                    st.success(tr("auth.user_saved", username=md_escape(target)))
         if row["source"] == "builtin" and st.button(tr("auth.reset_password"), key="reset_pw",
                                                     icon=":material/lock_reset:"):
             show_password(target, acc.reset_password(store, user.username, target))

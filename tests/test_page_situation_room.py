@@ -12,6 +12,7 @@ from test_pages import open_page
 from sac.auth import User
 from sac.metrics import exceptions as exc_metrics
 from sac.store import Store
+from sac.ui.text import md_unescape
 from sac.views import rating as rating_views
 from sac.views import situation as views
 
@@ -111,7 +112,7 @@ def test_exceptions_are_listed_most_severe_first_with_links_to_their_pages(app_e
     exc = exc_metrics.exceptions(demo_store, period, today=dt.date.today())
     assert len(exc) > 0
     first = exc.iloc[0]
-    text = "\n".join(m.value for m in at.markdown)
+    text = md_unescape("\n".join(m.value for m in at.markdown))   # names are escaped Markdown: read as shown
     assert first["title_en"] in text
     links = [pl for pl in at.get("page_link") if pl.value == "Open"]
     linkable = exc.head(25)[[(ROOT / p).exists() for p in exc.head(25)["page"]]]
@@ -126,7 +127,7 @@ def test_instruction_link_shows_that_instruction(app_env, demo_store):
     at = open_page(PAGE, params={"instruction": row["instruction_id"]})
     assert not at.exception
     assert any(h.value == f"Instruction {row['instruction_id']}" for h in at.subheader)
-    assert any(row["title"] in m.value for m in at.markdown)
+    assert any(row["title"] in md_unescape(m.value) for m in at.markdown)
 
 
 def test_public_reader_sees_figures_but_not_the_exceptions(app_env):

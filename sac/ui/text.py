@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import re
 
-# Escaped wherever they stand: emphasis and strikethrough (* _ ~), links and images ([ ]), code spans (`), raw
+# Escaped wherever they stand: emphasis and strikethrough (* ~), links and images ([ ]), code spans (`), raw
 # HTML and autolinks (< >), entities (&), Streamlit directives, emoji shortcodes and material icons, and the
 # scheme of a bare URL (:), LaTeX ($), tables (|), directive attributes ({ }), e-mail autolinks (@), and the
 # backslash itself. Every one is ASCII punctuation, which CommonMark lets a backslash escape.
-_ALWAYS = re.compile(r"([\\`*_\[\]<>~&:$|{}@])")
+_ALWAYS = re.compile(r"([\\`*\[\]<>~&:$|{}@])")
+# Underscores emphasise only at a word's edge: a run between two letters or digits (WEAR_UTIL) is left as it is.
+_UNDERSCORES = re.compile(r"_+")
 # Block syntax counts only at the start of a line, and a value is put on a line of its own at most at its start
 # (line breaks inside a value are folded to spaces): a heading (#), list item (- + or "1." "1)"), setext
 # underline (=), block quote (> is escaped above).
@@ -28,6 +30,12 @@ _LEADING = re.compile(r"^(\s*)([#+\-=])")
 _ORDERED = re.compile(r"^(\s*\d+)([.)])(?=\s|$)")
 _WWW = re.compile(r"(?i)\b(www)\.")   # a GFM autolink without a scheme: www.example.com
 _NEWLINES = re.compile(r"[\r\n\u2028\u2029]+")
+
+
+def _underscores(m: re.Match) -> str:
+    s, i, j = m.string, m.start(), m.end()
+    inside_word = i > 0 and j < len(s) and s[i - 1].isalnum() and s[j].isalnum()
+    return m.group() if inside_word else "\\_" * (j - i)
 
 
 def md_escape(value) -> str:
@@ -41,6 +49,7 @@ def md_escape(value) -> str:
         return ""
     s = _NEWLINES.sub(" ", str(value))
     s = _ALWAYS.sub(r"\\\1", s)
+    s = _UNDERSCORES.sub(_underscores, s)
     s = _WWW.sub(r"\1\\.", s)
     s = _LEADING.sub(r"\1\\\2", s)
     return _ORDERED.sub(r"\1\\\2", s)
