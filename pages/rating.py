@@ -13,6 +13,7 @@ from sac.auth.permissions import can_open, restrict_frame
 from sac.methodology import current
 from sac.ui import cache, guard, lang, widgets
 from sac.ui.lang import tr
+from sac.ui.text import md_escape
 from sac.views import rating as views
 
 user = guard.page("pages/rating.py")
@@ -71,15 +72,15 @@ not_rated = shown[~shown["rated"]]
 st.caption(tr("rating.rated_count", rated=int(table["rated"].sum()), total=len(table),
               n=int(table["n_in_play"].max())))
 prev = cache.call(views.previous_period, period)
-st.caption(tr("rating.compared_with", period=prev) if prev else tr("rating.no_previous"))
+st.caption(tr("rating.compared_with", period=md_escape(prev)) if prev else tr("rating.no_previous"))
 
 # -- the table --------------------------------------------------------------------------------------------------
 if rated.empty:
     # no table, and no "every pair is clearly apart" about nobody: say why, and where a rating is
     latest = cache.call(views.default_period)
-    st.warning(tr("rating.none_rated", period=period), icon=":material/hourglass_top:")
+    st.warning(tr("rating.none_rated", period=md_escape(period)), icon=":material/hourglass_top:")
     if latest and latest != period:
-        st.page_link("pages/rating.py", label=tr("rating.open_latest", period=latest), icon=":material/leaderboard:",
+        st.page_link("pages/rating.py", label=tr("rating.open_latest", period=md_escape(latest)), icon=":material/leaderboard:",
                      query_params={"period": latest})
 else:
     st.subheader(tr("rating.table_title"))
@@ -116,7 +117,7 @@ else:
         pick = lc1.selectbox(tr("rating.col_region"), pick_options, format_func=names.get, key="rating_pick",
                              label_visibility="collapsed")
         with lc2:
-            st.page_link(REGION_PAGE, label=tr("rating.open_profile", name=names[pick]), icon=":material/location_on:",
+            st.page_link(REGION_PAGE, label=tr("rating.open_profile", name=md_escape(names[pick])), icon=":material/location_on:",
                          query_params={"region": pick, "period": period})
 
     # -- who is clearly apart ---------------------------------------------------------------------------------------
@@ -129,7 +130,8 @@ else:
         st.warning(tr("rating.n_not_apart", n=len(pairs)), icon=":material/compare_arrows:")
         with st.expander(tr("rating.show_pairs"), expanded=len(pairs) <= 5):
             st.markdown("\n".join(
-                "- " + tr("rating.not_apart_item", a=r.name_a, b=r.name_b, rank_a=r.rank_a, rank_b=r.rank_b,
+                "- " + tr("rating.not_apart_item", a=md_escape(r.name_a), b=md_escape(r.name_b),
+                          rank_a=md_escape(r.rank_a), rank_b=md_escape(r.rank_b),
                           band_a=r.band_a, band_b=r.band_b)
                 for r in pairs.itertuples()))
 
