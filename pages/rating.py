@@ -49,11 +49,20 @@ period = widgets.select(tr("rating.period"), periods, "period", default=cache.ca
                         container=f1)
 chosen_set = widgets.select(tr("rating.indicator_set"), list(sets["code"]), "set", default=views.ALL,
                             format_func=set_labels.get, container=f2)
-kind = widgets.radio(tr("rating.kind"), views.KINDS, "kind", format_func=kind_labels.get, container=f3)
+# facts but no plans (published statistics): plan fulfilment has nothing to score, so open on the level rating;
+# a kind in the URL still wins
+no_plans = cache.call(views.facts_without_plans, period, chosen_set)
+kind = widgets.radio(tr("rating.kind"), views.KINDS, "kind", default=cache.call(views.default_kind, period, chosen_set),
+                     format_func=kind_labels.get, container=f3)
 agg = widgets.radio(tr("rating.aggregation"), views.AGGREGATIONS, "agg", format_func=agg_labels.get,
                     container=f4)
 
 table = cache.call(views.rating_table, period, chosen_set, kind=kind, aggregation=agg)
+if no_plans and kind != "level":
+    st.info(tr("rating.no_plans", period=md_escape(period)), icon=":material/info:")
+    st.page_link("pages/rating.py", label=tr("rating.open_level", period=md_escape(period)),
+                 icon=":material/leaderboard:", query_params={"period": period, "set": chosen_set, "kind": "level",
+                                                              "agg": agg})
 if table.empty or not table["rated"].any() and table["n_in_play"].max() == 0:
     widgets.empty_state(tr("rating.what_rated"))
     st.stop()
@@ -61,6 +70,8 @@ if table.empty or not table["rated"].any() and table["n_in_play"].max() == 0:
 version = int(table["methodology_version"].iloc[0])
 widgets.methodology_badge(version)
 st.caption(tr(f"rating.kind_note_{kind}"))
+if no_plans and kind == "level":
+    st.caption(tr("rating.no_plans_level", period=md_escape(period)))
 
 shown = table
 if user is not None and user.role == "project_office":
@@ -146,6 +157,7 @@ else:
         tr("rating.col_region"): not_rated[name_col],
         tr("rating.col_coverage"): not_rated["coverage_pct"].astype("float64").round(1),
         tr("rating.col_indicators"): not_rated["n_indicators"],
+        tr("rating.col_reason"): not_rated["not_rated_reason"].map(lambda r: tr(f"rating.reason_{r}") if r else ""),
     }).reset_index(drop=True)
     st.dataframe(nr.assign(**{tr("rating.col_coverage"): not_rated["coverage_pct"].map(lang.pct).to_numpy()}),
                  hide_index=True, key="rating_not_rated")

@@ -20,8 +20,8 @@ PUBLIC = User(username="anonymous", display_name="Public", role="public", source
     (2, 5, "▲ 2"),
     (-1, 1, "▼ 1"),
     (0, 3, "= 0"),
-    (pd.NA, pd.NA, ""),      # not rated before: no arrow, never "= 0"
-    (pd.NA, 4, ""),          # not rated now
+    (pd.NA, pd.NA, "—"),     # not rated before: no arrow, never "= 0" (issue 9: and never blank, never a number)
+    (pd.NA, 4, "—"),         # not rated now
 ])
 def test_movement_arrow(movement, rank_prev, expected):
     got = views.movement_arrow(pd.Series([movement], dtype="Int64"), pd.Series([rank_prev], dtype="Int64"))
@@ -178,3 +178,133 @@ def test_a_period_nobody_is_rated_in_says_so_instead_of_an_empty_table(app_env, 
     assert any(d.value.columns[0] == "Region" for d in at.dataframe)         # the not-rated list with coverage
     link = next(pl for pl in at.get("page_link") if pl.proto.label.startswith("Open the rating for"))
     assert link.proto.query_string == f"period={views.default_period(demo_store)}"
+
+
+# -- issue 9: edge cases of the view functions, movement from a thin period, a store with facts and no plans ------
+
+RATING_TABLE_EXTRA = ["iso", "region_kind", "movement_arrow", "band", "coverage_pct", "position"]
+
+
+def test_view_helpers_on_empty_input():
+    empty_int = pd.Series([], dtype="Int64")
+    assert views.movement_arrow(empty_int, empty_int).tolist() == []
+    assert views.band_text(empty_int, empty_int).tolist() == []
+    assert views.position(empty_int, pd.Series([], dtype=bool)).tolist() == []
+    assert views.position(pd.Series([1], dtype="Int64"), pd.Series([True])).tolist() == [100.0]   # one unit
+    cols = ["unit_a", "unit_b", "rank_a", "rank_b", "band_a", "band_b", "name_a", "name_b"]
+    assert list(views.not_clearly_apart(pd.DataFrame()).columns) == cols
+    empty_rated = pd.DataFrame({c: pd.Series([], dtype=object) for c in
+                                ("rank", "name_en", "score_rounded", "coverage_pct", "movement", "rank_prev", "band",
+                                 "n_indicators")})
+    got = views.export_table(empty_rated)
+    assert got.empty and list(got.columns) == ["Rank", "Region", "Score", "Coverage", "Movement", "Previous rank",
+                                               "Rank band (5–95%)", "Indicators with data"]
+    hist = views.history_export(pd.DataFrame(columns=["period", "unit_code", "rank", "name_en"]))
+    assert hist.empty and list(hist.columns) == ["Region"]
+
+
+def _no_plans_store(path, *, previous_fact: bool = True, newest_single: bool = False):
+    """Three indicators with direction and weight, a fact for all 20 regions in 2024, no plan anywhere;
+    ``previous_fact``: one 2023 fact (Astana); ``newest_single``: one 2025 fact (Almaty)."""
+    import uuid
+
+    from sac.store import Store
+    s = Store(path)
+    regions = s.df("SELECT kato FROM regions ORDER BY kato")["kato"].tolist()
+    with s.write() as cur:
+        cur.execute("""INSERT INTO indicators (indicator_id, name_en, name_ru, name_kk, direction, periodicity, weight)
+            VALUES ('LE', 'Life expectancy', 'ОПЖ', 'ӨҰ', 'up', 'year', 2),
+                   ('UN', 'Unemployment', 'Безработица', 'Жұмыссыздық', 'down', 'year', 1),
+                   ('SC', 'Schools', 'Школы', 'Мектептер', 'up', 'year', 1)""")
+        rows = [(i, u, "2024", None, 60.0 + k + j) for k, u in enumerate(regions)
+                for j, i in enumerate(("LE", "UN", "SC"))]
+        if previous_fact:
+            rows.append(("LE", "71", "2023", None, 75.0))
+        if newest_single:
+            rows.append(("LE", "75", "2025", None, 76.0))
+        cur.executemany("INSERT INTO indicator_values (indicator_id, unit_code, period, plan, fact) "
+                        "VALUES (?, ?, ?, ?, ?)", rows)
+        # cache keys are (data version, methodology version, args): no other test's cached frames
+        cur.execute("UPDATE meta SET value = ? WHERE key = 'data_version'", [str(10**9 + uuid.uuid4().int % 10**9)])
+    return s
+
+
+@pytest.mark.parametrize("kind", views.KINDS)
+def test_view_functions_on_an_empty_store(tmp_path, kind):
+    from sac.store import Store
+    s = Store(tmp_path / "sac.duckdb")
+    assert views.periods_with_data(s) == [] and views.default_period(s) is None
+    assert views.indicator_sets(s)["code"].tolist() == [views.ALL]
+    t = views.rating_table(s, None, kind=kind)
+    assert len(t) == 20 and not t["rated"].any() and (t["movement_arrow"] == "—").all()
+    assert set(RATING_TABLE_EXTRA) <= set(t.columns) and (t["methodology_version"] == 1).all()
+    assert views.rank_history(s, ["2023", "2024"], kind=kind).empty
+    assert views.not_clearly_apart(t).empty
+    assert views.default_kind(s, None) == "plan_fulfilment"
+    s.close()
+
+
+def test_a_period_with_facts_and_no_plans_defaults_to_the_level_rating(tmp_path, demo_store):
+    s = _no_plans_store(tmp_path / "sac.duckdb")
+    assert views.facts_without_plans(s, "2024") and views.default_kind(s, "2024") == "level"
+    assert not views.facts_without_plans(s, "2022")                 # no facts either: nothing to say
+    assert views.default_kind(demo_store, views.default_period(demo_store)) == "plan_fulfilment"
+    assert not views.facts_without_plans(demo_store, views.default_period(demo_store))
+    s.close()
+
+
+def test_one_fact_in_the_previous_year_shows_no_movement(tmp_path):
+    s = _no_plans_store(tmp_path / "sac.duckdb")
+    t = views.rating_table(s, "2024", kind="level")
+    assert t["rated"].all() and t["rank_prev"].isna().all()
+    assert (t["movement_arrow"] == "—").all()
+    exported = views.export_table(t)
+    assert exported["Movement"].isna().all() and exported["Previous rank"].isna().all()
+    s.close()
+
+
+def test_default_period_without_plans_is_the_newest_year_the_level_rating_rates(tmp_path):
+    # 2025 holds one fact (Almaty): opening there would rate Almaty alone, 'rank 1 of 1'
+    s = _no_plans_store(tmp_path / "sac.duckdb", newest_single=True)
+    assert views.periods_with_data(s)[0] == "2025"
+    assert views.default_period(s) == "2024"
+    s.close()
+
+
+@pytest.fixture
+def no_plans_db(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from sac.auth import accounts
+    path = tmp_path / "sac.duckdb"
+    s = _no_plans_store(path)
+    monkeypatch.setattr(accounts, "BCRYPT_ROUNDS", 4)
+    accounts.ensure_demo_accounts(s)      # as the demo: no first admin whose password must be changed
+    s.close()
+    monkeypatch.setenv("SAC_DB_PATH", str(path))
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    return path
+
+
+def test_page_on_facts_without_plans_opens_on_the_level_rating_of_all_20_regions(no_plans_db):
+    at = open_page(PAGE)
+    assert not at.exception
+    assert at.radio(key="url_kind").value == "level"
+    assert at.query_params["period"] in ("2024", ["2024"])
+    table = _table(at)
+    assert len(table) == 20
+    assert sorted(table["Rank"].astype(int)) == list(range(1, 21))
+    assert any("Methodology version 1" in c.value for c in at.caption)
+    assert any("no plans for 2024" in c.value and "level" in c.value for c in at.caption)
+    # one 2023 fact: no movement numbers, no previous ranks
+    assert (table["Movement"] == "—").all() and (table["Previous rank"] == "—").all()
+
+
+def test_an_explicit_plan_fulfilment_choice_in_the_url_wins_and_says_why_there_is_no_rating(no_plans_db):
+    at = open_page(PAGE, params={"kind": "plan_fulfilment"})
+    assert not at.exception
+    assert at.radio(key="url_kind").value == "plan_fulfilment"
+    assert not any("Rank" in d.value.columns for d in at.dataframe)
+    assert any("no plans for 2024" in i.value for i in at.info)
+    link = next(pl for pl in at.get("page_link") if pl.proto.label.startswith("Open the level rating"))
+    assert "kind=level" in link.proto.query_string and "period=2024" in link.proto.query_string

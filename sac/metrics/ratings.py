@@ -27,6 +27,15 @@ Definitions this module commits to (where the spec leaves room):
   equal -> 100 as for min-max), goalposts ``100*clip((x-L)/(U-L), 0, 1)`` with L, U the
   passport's goalpost_low/high for up; for down ``100*clip((U-x)/(U-L), 0, 1)``; an
   indicator without both goalposts (or with U <= L) is dropped (see above).
+- **Movement** (spec 3.6): the previous period is rated on *this* period's indicator set
+  (:func:`indicators_in_play` as ``comparison_set``), so a unit that reported one indicator of three
+  then has coverage 1/3 there and no previous rank; and when fewer than two units are rated in the
+  previous period, nobody has a previous rank.
+- **Not rated, why** (``not_rated_reason``): 'no_ratable_indicators' (every indicator dropped),
+  'insufficient_coverage' (some scores, coverage too low), 'no_plans' (plan-fulfilment: facts but no
+  plan to score them against), 'no_data'.
+- **Edge cases**: an empty input, one unit, all units equal, every value missing never raise or
+  warn: an empty rating with the documented columns; rank 1 ('=1' when tied); coverage 0, not rated.
 - **Geometric** aggregation floors every score at ``geometric_floor`` (1) before the
   weighted log-mean.
 - **Ties**: R rounded half up (:func:`round_half_up`, not numpy's half to even) to

@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from sac import i18n
+from sac import methodology as _methodology
 from sac.metrics import plan_fact as _pf
 from sac.metrics import ratings as _ratings
 
@@ -50,10 +51,36 @@ def default_period(store) -> str | None:
     home page opened on "no region has enough data to be rated".
     """
     rated = _ratings.latest_rated_period(store)
+    if rated is None:  # no plan-fulfilment rating anywhere (a store of facts without plans): the level rating's
+        rated = _ratings.latest_rated_period(store, rating_kind="level")
     if rated is not None:
         return rated
     periods = periods_with_data(store)
     return periods[0] if periods else None
+
+
+def facts_without_plans(store, period: str | None, indicator_set: str = ALL) -> bool:
+    """True when some region has a fact for ``period`` in the indicator set and no region has a plan.
+
+    Plan fulfilment then rates nobody (nothing to score against), while the level rating can rate every
+    region that reported. The cells are those of the period rule (:func:`sac.metrics.plan_fact.cells_for_period`).
+    """
+    if period is None:
+        return False
+    node = None if indicator_set in (None, ALL) else str(indicator_set)
+    codes = store.df("SELECT kato FROM regions")["kato"].tolist()
+    cells = _pf.cells_for_period(store, period, unit_codes=codes, node_id=node)
+    return bool(cells["fact"].notna().any() and cells["plan"].isna().all())
+
+
+def default_kind(store, period: str | None, indicator_set: str = ALL) -> str:
+    """The rating kind a page opens on: the methodology's (plan fulfilment), or 'level' when the period has
+    facts but no plans (:func:`facts_without_plans`). A kind the user chose (in the URL) is not this function's
+    business: the page's widget keeps it."""
+    if facts_without_plans(store, period, indicator_set):
+        return "level"
+    configured = _methodology.current(store).config["rating"]["kind"]
+    return configured if configured in KINDS else KINDS[0]
 
 
 def indicator_sets(store) -> pd.DataFrame:
@@ -86,13 +113,15 @@ def indicator_sets(store) -> pd.DataFrame:
 
 
 def movement_arrow(movement: pd.Series, rank_prev: pd.Series) -> pd.Series:
-    """'▲ 2' (moved up two places), '▼ 1', '= 0' (same place), '' when not rated in both periods."""
+    """'▲ 2' (moved up two places), '▼ 1', '= 0' (same place), '—' when not rated in both periods (no previous
+    rank: see :func:`sac.metrics.ratings.rate_units` for when the previous period counts)."""
     mv = pd.array(movement, dtype="Int64")
-    has = ~pd.isna(mv) & ~pd.isna(pd.array(rank_prev, dtype="Int64"))
+    has = np.asarray(~pd.isna(mv) & ~pd.isna(pd.array(rank_prev, dtype="Int64")), dtype=bool)
     vals = np.where(has, np.asarray(mv.fillna(0), dtype=np.int64), 0)
-    text = np.select([vals > 0, vals < 0], ["▲ " + np.abs(vals).astype(str), "▼ " + np.abs(vals).astype(str)],
-                     default="= 0")
-    return pd.Series(np.where(has, text, ""), index=getattr(movement, "index", None), dtype=object)
+    up = np.char.add("▲ ", np.abs(vals).astype(str))
+    down = np.char.add("▼ ", np.abs(vals).astype(str))
+    text = np.select([vals > 0, vals < 0], [up, down], default="= 0") if len(vals) else np.array([], dtype=str)
+    return pd.Series(np.where(has, text, i18n.MISSING), index=getattr(movement, "index", None), dtype=object)
 
 
 def band_text(p05: pd.Series, p95: pd.Series) -> pd.Series:
@@ -118,8 +147,9 @@ def rating_table(store, period: str | None = None, indicator_set: str = ALL, *, 
     rank_p05, rank_p95, band_widened, overlaps_with, kind, aggregation, normalisation,
     methodology_version, rank_prev, movement, name_en, name_ru, name_kk) plus
     ``iso`` ('KZ-75'), ``region_kind`` ('region' | 'city'), ``movement_arrow`` (see
-    :func:`movement_arrow`), ``band`` ('2–5'), ``coverage_pct`` (100 * coverage), ``position`` (:func:`position`).
-    Rated units first by rank, then the units not rated.
+    :func:`movement_arrow`), ``band`` ('2–5'), ``coverage_pct`` (100 * coverage), ``position`` (:func:`position`);
+    ``not_rated_reason`` says why a region is not rated. Rated units first by rank, then the units not rated;
+    every region is listed, with no data at all too (a store without facts: all 20, none rated).
     """
     node = None if indicator_set in (None, ALL) else str(indicator_set)
     r = _ratings.rate_units(store, period, node, kind=kind, aggregation=aggregation, units="regions")
@@ -192,6 +222,8 @@ def not_clearly_apart(table: pd.DataFrame, name_col: str = "name_en") -> pd.Data
     (``rank_label`` '=3' for a tie, :func:`band_text` '2–4', a one-rank band as '6', not '6-6').
     """
     pairs = _ratings.overlapping_pairs(table, adjacent_only=True)
+    if pairs.empty:
+        return pairs.assign(name_a=pd.Series(dtype=object), name_b=pd.Series(dtype=object))
     by_unit = table.set_index("unit_code")
     pairs["name_a"] = pairs["unit_a"].map(by_unit[name_col])
     pairs["name_b"] = pairs["unit_b"].map(by_unit[name_col])
