@@ -233,7 +233,8 @@ tab_map, tab_gap = st.tabs([tr("indicators.tab_goalmap"), tr("indicators.tab_gap
 levels = {lv: tr(f"indicators.level_{lv}") for lv in
           ("national_priority", "program", "basic_direction", "project_group", "project")}
 with tab_map:
-    tree = cache.call(goalmap.goal_tree, period)
+    # a project office's goal map is its region's (its projects, its plan's nodes, scored on its cells)
+    tree = cache.call(goalmap.goal_tree, period, region=region if scope is not None else None)
     if tree.empty:
         widgets.empty_state(tr("indicators.what_goalmap"))
     else:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pandas as pd
 import pytest
 from test_pages import open_directly as open_page
@@ -190,3 +192,15 @@ def test_country_sum_with_a_region_missing_is_no_value_not_a_smaller_total(demo_
     assert incomplete["fact"].isna().all()
     full = s[s["n_fact"] == s["n_plan"]]
     assert full["fact"].notna().all() and (full["fact"] > 1_000_000).all()
+
+
+def test_project_office_goal_map_holds_only_its_regions_projects(app_env, demo_store):
+    office = User(username="office", display_name="Office", role="project_office", units=frozenset({"75"}))
+    at = open_page(PAGE, user=office)
+    assert not at.exception
+    goal_map = next(c for c in at.get("plotly_chart") if c.proto.id.endswith("goal_map"))
+    ids = [i for trace in json.loads(goal_map.proto.spec)["data"] for i in trace.get("ids") or []]
+    projects = {i.removeprefix("project:") for i in ids if str(i).startswith("project:")}
+    assert projects                                                   # Almaty has projects on the map
+    region = demo_store.df("SELECT project_id, region_kato FROM projects").set_index("project_id")["region_kato"]
+    assert {region[p] for p in projects} == {"75"}
