@@ -25,7 +25,8 @@ except PermissionDenied:
 
 store = cache.store()
 units = allowed_units(user, store)
-KINDS = [k for k in ingest.KINDS if units is None or any(f.type in ("unit", "region") for f in ingest.KINDS[k].fields)]
+KINDS = [k for k in ingest.KINDS if units is None or (ingest.KINDS[k].office and any(
+    f.type in ("unit", "region") for f in ingest.KINDS[k].fields))]
 
 c1, c2 = st.columns([3, 2])
 # labels as options (not format_func): a translated format_func cannot be replayed outside a script run
