@@ -55,7 +55,9 @@ def _problems_table(rep: ingest.ImportReport) -> pd.DataFrame:
     """Row, column, value, severity and the message in the session's language."""
     p = rep.problems
     messages = [tr(f"upload.problem_{c}", column=col if isinstance(col, str) else "", value="" if v is None else v)
-                for c, col, v in zip(p["code"], p["column"], p["value"], strict=True)]
+                + (f"; {tr('upload.closest_known', names=m.split('; closest known: ', 1)[1])}"
+                   if "; closest known: " in str(m) else "")
+                for c, col, v, m in zip(p["code"], p["column"], p["value"], p["message"], strict=True)]
     return pd.DataFrame({
         tr("upload.col_row"): p["row"],
         tr("upload.col_column"): p["column"],

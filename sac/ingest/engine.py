@@ -91,6 +91,7 @@ MESSAGES = {
     "far_from_history": "{column!r}: {value!r} is over 10 times (or under a tenth of) this unit's own median: "
                         "confirm it",
     "not_reported": "{column!r}: not reported ('-', '…', 'x'): left missing, never zero",
+    "former_unit": "{value!r} is a former unit (South Kazakhstan region until 2018): its figures are not stored",
     "not_reported_cells": "{value} cells are not reported ('-', '…', 'x' or empty): left missing, never zero",
     "encoding": "the file's text: {value}",
     "too_long": "{column!r}: a cell of {value} characters; the limit is 32 767 (Excel's own)",
