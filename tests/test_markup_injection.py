@@ -51,7 +51,7 @@ HOSTILE_COLUMNS = [
     ("**x**", r"\*\*x\*\*"),
     ("![x](http://e/x.png)", r"!\[x\](http\://e/x.png)"),
     ("<b>b</b>", r"\<b\>b\</b\>"),
-    (":red[red] :material/home:", r"\:red\[red\] \:material/home\:"),
+    (":red[red] :material/home:", r"\:red\[red\] \:material\/home\:"),
     ("$x^2$", r"\$x^2\$"),
     ("# title", r"\# title"),
     ("- item", r"\- item"),

@@ -10,6 +10,10 @@ Rule: every value that is data goes through :func:`md_escape` (or :func:`md_code
 is put into such an element, including the ``{fields}`` of a translated text (the catalogue text itself is
 ours and may keep its Markdown). Dataframes show text as text and need nothing; plotly charts escape their own
 labels (:mod:`sac.charts`).
+
+What escaping cannot reach, because Streamlit does it to the text after parsing: ``->`` and ``--`` read as
+arrows and dashes, and an emoji shortcode such as ``:+1:`` becomes its emoji when the same element also holds
+an unescaped one. Neither makes a link, an image, a request or a style.
 """
 
 from __future__ import annotations
@@ -51,6 +55,8 @@ def md_escape(value) -> str:
     s = _ALWAYS.sub(r"\\\1", s)
     s = _UNDERSCORES.sub(_underscores, s)
     s = _WWW.sub(r"\1\\.", s)
+    # Streamlit rewrites ":material/" in the raw source before parsing; an escaped slash keeps the text as written
+    s = s.replace("\\:material/", "\\:material\\/")
     s = _LEADING.sub(r"\1\\\2", s)
     return _ORDERED.sub(r"\1\\\2", s)
 
