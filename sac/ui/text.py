@@ -12,8 +12,9 @@ ours and may keep its Markdown). Dataframes show text as text and need nothing; 
 labels (:mod:`sac.charts`).
 
 What escaping cannot reach, because Streamlit does it to the text after parsing: ``->`` and ``--`` read as
-arrows and dashes, and an emoji shortcode such as ``:+1:`` becomes its emoji when the same element also holds
-an unescaped one. Neither makes a link, an image, a request or a style.
+arrows and dashes, ``:streamlit:`` as Streamlit's logo (an inline image from the page itself), and an emoji
+shortcode such as ``:+1:`` becomes its emoji when the same element also holds an unescaped one. None of these
+makes a link, a request to another address or a style.
 """
 
 from __future__ import annotations
