@@ -181,3 +181,15 @@ def test_signed_in_reader_of_the_methodology_sees_who_adopted_it(app_env):
     assert not at.exception
     assert "by system" in "\n".join(m.value for m in at.markdown)
     assert "By" in next(d.value for d in at.dataframe).columns
+
+
+@pytest.mark.parametrize("path", ["pages/budget.py", "pages/projects.py", "pages/indicators.py",
+                                  "pages/data_quality.py", "pages/region.py", "pages/rating.py"])
+def test_every_region_column_a_project_office_sees_is_its_own(app_env, path):
+    at = open_directly(path, user=OFFICE, params={"year": "2025"})
+    assert not at.exception
+    seen = {c: set(d.value[c].astype(str)) for d in at.dataframe for c in d.value.columns
+            if str(c).lower() == "region"}
+    assert seen or path in ("pages/region.py", "pages/budget.py"), f"{path}: no region column to check"
+    for column, values in seen.items():
+        assert values <= {"Almaty"}, f"{path}: {column} holds {sorted(values - {'Almaty'})[:5]}"
