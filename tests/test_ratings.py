@@ -670,3 +670,23 @@ def test_two_units_rated_in_the_previous_period_are_enough_for_movement(tmp_path
     assert r["rank_prev"].dropna().sort_values().tolist() == [1, 2]
     assert set(r.index[r["movement"].notna()]) == {"71", "75"}
     s.close()
+
+
+@pytest.mark.parametrize("cells, expected", [
+    (EMPTY_CELLS, {}),
+    (cells_from({"a": [None, None, None]}), {"i1": 1.0, "i2": 1.0, "i3": 1.0}),     # planned: expected
+    (cells_from({"a": [None, 5, None]}).assign(plan=None), {"i2": 1.0}),            # no plans: what has a value
+    (cells_from({"a": [90, 10, 50]}, weights={"i1": 3.0}), {"i1": 3.0, "i2": 1.0, "i3": 1.0}),
+])
+def test_indicators_in_play(no_warnings, cells, expected):
+    from sac.metrics.ratings import indicators_in_play
+    got = indicators_in_play(cells, kind="level")
+    assert got.to_dict() == expected
+
+
+def test_rate_units_of_every_unit_kind_on_an_empty_store(tmp_path):
+    s = _store_with(tmp_path, [])
+    r = rate_units(s, units="all", kind="level")
+    assert len(r) == 20 + int(s.scalar("SELECT count(*) FROM organisations"))
+    assert not r["rated"].any() and (r["normalisation"] == "minmax").all()
+    s.close()
