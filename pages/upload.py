@@ -10,7 +10,7 @@ from sac import ingest
 from sac.auth import PermissionDenied
 from sac.auth.permissions import allowed_units, can, require
 from sac.ingest import readers
-from sac.ui import cache, guard, widgets
+from sac.ui import cache, guard, published, widgets
 from sac.ui.lang import lang, tr
 from sac.ui.text import md_escape
 
@@ -27,24 +27,6 @@ store = cache.store()
 units = allowed_units(user, store)
 KINDS = [k for k in ingest.KINDS if units is None or (ingest.KINDS[k].office and any(
     f.type in ("unit", "region") for f in ingest.KINDS[k].fields))]
-
-c1, c2 = st.columns([3, 2])
-# labels as options (not format_func): a translated format_func cannot be replayed outside a script run
-labels = {tr(f"upload.kind_{k}"): k for k in KINDS}
-kind = labels[c1.selectbox(tr("upload.kind"), list(labels), key=f"upload_kind_{lang()}")]
-c2.download_button(tr("upload.template"), ingest.templates(kind), file_name=f"template_{kind}.xlsx",
-                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-                   icon=":material/download:", on_click="ignore", key="upload_template")
-if units is not None:
-    st.caption(tr("upload.scope", units=md_escape(", ".join(sorted(units)) or "—")))
-
-nonce = st.session_state.setdefault("upload_nonce", 0)
-up = st.file_uploader(tr("upload.file"), type=["csv", "txt", "xlsx", "xlsm", "parquet"], key=f"upload_file_{nonce}")
-sheet = None
-if up is not None and up.name.lower().endswith((".xlsx", ".xlsm")):
-    sheets = readers.sheet_names(up.getvalue())
-    if len(sheets) > 1:
-        sheet = st.selectbox(tr("upload.sheet"), sheets, key=f"upload_sheet_{nonce}")
 
 
 def _kind_label(k: str) -> str:
@@ -67,63 +49,88 @@ def _problems_table(rep: ingest.ImportReport) -> pd.DataFrame:
     })
 
 
-if up is not None:
-    data = up.getvalue()
-    key = (hashlib.sha256(data).hexdigest(), kind, sheet, store.data_version())
-    if st.session_state.get("upload_dry_key") != key:
-        with st.spinner(tr("upload.checking")):
-            st.session_state["upload_dry"] = ingest.import_file(
-                store, data, kind, file_name=up.name, sheet=sheet, user=user.username, allowed_units=units)
-        st.session_state["upload_dry_key"] = key
-    rep: ingest.ImportReport = st.session_state["upload_dry"]
+nonce = st.session_state.setdefault("upload_nonce", 0)
+# two ways in: our template (one row per value) or a published table as it is (regions down, periods across)
+modes = {tr(f"upload.mode_{m}"): m for m in ("template", "table")}
+picked = st.segmented_control(tr("upload.mode"), list(modes), default=list(modes)[0], key=f"upload_mode_{lang()}")
+if modes.get(picked, "template") == "table":
+    published.render(store, user, units, nonce, _problems_table)
+else:
+    c1, c2 = st.columns([3, 2])
+    # labels as options (not format_func): a translated format_func cannot be replayed outside a script run
+    labels = {tr(f"upload.kind_{k}"): k for k in KINDS}
+    kind = labels[c1.selectbox(tr("upload.kind"), list(labels), key=f"upload_kind_{lang()}")]
+    c2.download_button(tr("upload.template"), ingest.templates(kind), file_name=f"template_{kind}.xlsx",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       icon=":material/download:", on_click="ignore", key="upload_template")
+    if units is not None:
+        st.caption(tr("upload.scope", units=md_escape(", ".join(sorted(units)) or "—")))
 
-    st.subheader(tr("upload.dry_run"))
-    m = st.columns(6)
-    for col, (label, value) in zip(m, [("inserted", rep.inserted), ("updated", rep.updated),
-                                       ("unchanged", rep.unchanged), ("rejected", rep.rejected),
-                                       ("totals", rep.totals), ("warnings", len(rep.warnings))], strict=True):
-        col.metric(tr(f"upload.count_{label}"), value)
-    if rep.header_row:
-        # the headers are the uploaded file's own words
-        st.caption(tr("upload.header_row", row=rep.header_row, columns=md_escape(", ".join(
-            f"{h} → {c}" for h, c in rep.columns.items()))))
-    if len(rep.problems):
-        table = _problems_table(rep)
-        st.dataframe(table, hide_index=True, width="stretch")
-        if rep.problems_total > len(rep.problems):
-            st.caption(tr("upload.problems_truncated", shown=len(rep.problems), total=rep.problems_total))
-        widgets.download_table(table, f"problems_{up.name.rsplit('.', 1)[0]}", key="upload_problems")
+    up = st.file_uploader(tr("upload.file"), type=["csv", "txt", "xlsx", "xlsm", "parquet"], key=f"upload_file_{nonce}")
+    sheet = None
+    if up is not None and up.name.lower().endswith((".xlsx", ".xlsm")):
+        sheets = readers.sheet_names(up.getvalue())
+        if len(sheets) > 1:
+            sheet = st.selectbox(tr("upload.sheet"), sheets, key=f"upload_sheet_{nonce}")
 
-    if not rep.ok:
-        st.error(tr("upload.rejected", rows=rep.rejected), icon=":material/block:")
-    else:
-        force = False
-        if rep.duplicate_of is not None:
-            st.warning(tr("upload.duplicate", batch=rep.duplicate_of), icon=":material/content_copy:")
-            force = st.checkbox(tr("upload.force"), key=f"upload_force_{nonce}")
-        if len(rep.warnings) and rep.duplicate_of is None:
-            st.warning(tr("upload.has_warnings", n=len(rep.warnings)), icon=":material/warning:")
-        buttons = st.container(horizontal=True, gap="small")
-        commit = buttons.button(tr("upload.commit"), type="primary", key="upload_commit",
-                           disabled=rep.duplicate_of is not None and not force)
-        cancel = buttons.button(tr("upload.cancel"), key="upload_cancel")
-        if cancel:
-            st.session_state["upload_nonce"] = nonce + 1
-            st.session_state.pop("upload_dry_key", None)
-            st.rerun()
-        if commit:
-            with st.spinner(tr("upload.committing")):
-                done = ingest.import_file(store, data, kind, file_name=up.name, sheet=sheet, user=user.username,
-                                          dry_run=False, allowed_units=units, force=force)
-            if done.status == "committed":
-                st.session_state["upload_flash"] = tr("upload.committed", batch=done.batch_id,
-                                                      inserted=done.inserted, updated=done.updated)
+
+    if up is not None:
+        data = up.getvalue()
+        key = (hashlib.sha256(data).hexdigest(), kind, sheet, store.data_version())
+        if st.session_state.get("upload_dry_key") != key:
+            with st.spinner(tr("upload.checking")):
+                st.session_state["upload_dry"] = ingest.import_file(
+                    store, data, kind, file_name=up.name, sheet=sheet, user=user.username, allowed_units=units)
+            st.session_state["upload_dry_key"] = key
+        rep: ingest.ImportReport = st.session_state["upload_dry"]
+
+        st.subheader(tr("upload.dry_run"))
+        m = st.columns(6)
+        for col, (label, value) in zip(m, [("inserted", rep.inserted), ("updated", rep.updated),
+                                           ("unchanged", rep.unchanged), ("rejected", rep.rejected),
+                                           ("totals", rep.totals), ("warnings", len(rep.warnings))], strict=True):
+            col.metric(tr(f"upload.count_{label}"), value)
+        if rep.header_row:
+            # the headers are the uploaded file's own words
+            st.caption(tr("upload.header_row", row=rep.header_row, columns=md_escape(", ".join(
+                f"{h} → {c}" for h, c in rep.columns.items()))))
+        if len(rep.problems):
+            table = _problems_table(rep)
+            st.dataframe(table, hide_index=True, width="stretch")
+            if rep.problems_total > len(rep.problems):
+                st.caption(tr("upload.problems_truncated", shown=len(rep.problems), total=rep.problems_total))
+            widgets.download_table(table, f"problems_{up.name.rsplit('.', 1)[0]}", key="upload_problems")
+
+        if not rep.ok:
+            st.error(tr("upload.rejected", rows=rep.rejected), icon=":material/block:")
+        else:
+            force = False
+            if rep.duplicate_of is not None:
+                st.warning(tr("upload.duplicate", batch=rep.duplicate_of), icon=":material/content_copy:")
+                force = st.checkbox(tr("upload.force"), key=f"upload_force_{nonce}")
+            if len(rep.warnings) and rep.duplicate_of is None:
+                st.warning(tr("upload.has_warnings", n=len(rep.warnings)), icon=":material/warning:")
+            buttons = st.container(horizontal=True, gap="small")
+            commit = buttons.button(tr("upload.commit"), type="primary", key="upload_commit",
+                               disabled=rep.duplicate_of is not None and not force)
+            cancel = buttons.button(tr("upload.cancel"), key="upload_cancel")
+            if cancel:
                 st.session_state["upload_nonce"] = nonce + 1
                 st.session_state.pop("upload_dry_key", None)
                 st.rerun()
-            else:
-                st.session_state["upload_dry"] = done
-                st.error(tr("upload.rejected", rows=done.rejected), icon=":material/block:")
+            if commit:
+                with st.spinner(tr("upload.committing")):
+                    done = ingest.import_file(store, data, kind, file_name=up.name, sheet=sheet, user=user.username,
+                                              dry_run=False, allowed_units=units, force=force)
+                if done.status == "committed":
+                    st.session_state["upload_flash"] = tr("upload.committed", batch=done.batch_id,
+                                                          inserted=done.inserted, updated=done.updated)
+                    st.session_state["upload_nonce"] = nonce + 1
+                    st.session_state.pop("upload_dry_key", None)
+                    st.rerun()
+                else:
+                    st.session_state["upload_dry"] = done
+                    st.error(tr("upload.rejected", rows=done.rejected), icon=":material/block:")
 
 if flash := st.session_state.pop("upload_flash", None):
     st.success(flash, icon=":material/check_circle:")

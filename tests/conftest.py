@@ -9,6 +9,17 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
+# The app shows readers a generic message for a failure (.streamlit/config.toml: showErrorDetails = "none");
+# AppTest tests read the exception itself.
+os.environ.setdefault("STREAMLIT_CLIENT_SHOW_ERROR_DETAILS", "full")
+
+
+@pytest.fixture(autouse=True)
+def _apptest_error_details():
+    from streamlit import config
+
+    config.set_option("client.showErrorDetails", "full")
+    yield
 TODAY = dt.date(2026, 11, 23)
 
 

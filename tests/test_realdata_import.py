@@ -129,3 +129,28 @@ def test_the_same_layout_next_time_is_offered_its_profile(db):
          "--force")
     code, out = _cli("import-table", str(REALDATA / "schools.xlsx"))
     assert code == 2 and "saved profiles for this layout: 'BNS schools' (SCH)" in out
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("I quarter", 1), ("II quarter", 2), ("III квартал", 3), ("IV quarter", 4), ("1 кв.", 1), ("2-й квартал", 2),
+    ("year", "year"), ("year2)", "year"), ("год", "year"), ("жыл", "year"), ("2015", None), ("Akmolinskaya", None)])
+def test_quarter_labels(text, expected):
+    assert wide.quarter_of(text) == expected
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("2005", 2005), ("2005.0", 2005), ("2005 год", 2005), ("2000/01", 2000), ("2022/2023", 2022), ("1899", None),
+    ("17 945", None), ("Column1", None)])
+def test_year_labels(text, expected):
+    assert wide.year_of(text) == expected
+
+
+def test_quarter_table_has_every_year_and_quarter():
+    """The two-level header of unemployment_rate.xlsx: 23 years x (4 quarters + the year), footnote marks and
+    all ('year2)' over 2015)."""
+    grid = wide.read_grid((REALDATA / "unemployment_rate.xlsx").read_bytes(), "unemployment_rate.xlsx")
+    layout = wide.understand(grid, lambda name: "TOTAL" if "Republic" in name else "x")
+    periods = set(layout.block().periods.values())
+    assert {str(y) for y in range(2001, 2024)} <= periods
+    assert {f"{y}-Q{q}" for y in range(2001, 2024) for q in range(1, 5)} <= periods
+    assert len(periods) == 23 * 5

@@ -73,7 +73,7 @@ class Layout:
         if label:
             want = label.strip().lower()
             for i, b in enumerate(self.blocks, start=1):
-                if want == str(i) or (b.label or "").strip().lower() == want:
+                if want in (str(i), (b.label or "").strip().lower(), b.name.strip().lower()):
                     return b
             raise FileProblem("no_sheet", f"no block {label!r}; the blocks are "
                                           + ", ".join(f"{i} {b.name!r}" for i, b in enumerate(self.blocks, 1)))
@@ -188,6 +188,7 @@ def quarter_of(text: str | None) -> int | str | None:
     """1-4 for a quarter label (``I quarter``, ``II квартал``, ``3 кв.``, ``1-й квартал``), ``'year'`` for
     the year column of a quarter table, None otherwise."""
     s = _norm(text).replace("і", "i")
+    s = re.sub(r"\s*(\d+\)|\*+)$", "", s)  # a footnote mark: 'year2)', 'year*'
     if s in _YEAR_WORDS:
         return "year"
     m = _QUARTER_RE.match(s)
