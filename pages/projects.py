@@ -55,6 +55,11 @@ def fmt_date(d) -> str:
     return lang.date(d) if pd.notna(d) else "—"
 
 
+def text_or_dash(x) -> str:
+    """A name from the data for Markdown: escaped (shown as written), or a dash when missing."""
+    return md_escape(x) if pd.notna(x) else "—"
+
+
 region_name = dict(zip(opts["regions"]["kato"], opts["regions"][NAME], strict=True))
 prog_name = dict(zip(opts["programs"]["node_id"], opts["programs"]["code"].fillna("") + " " + opts["programs"][NAME],
                      strict=True))
@@ -112,14 +117,11 @@ if project_id:
             c[1].metric("CPI", lang.num(p["CPI"], 2))
             c[2].metric(tr("projects.col_complete"), lang.pct(100 * p["percent_complete"]))
             c[3].metric(tr("projects.col_overdue"), yes_no(p["overdue"]))
-            def _text(x) -> str:
-                return md_escape(x) if pd.notna(x) else "—"
-
             st.markdown(
-                f"**{tr('projects.col_region')}:** {_text(p['region_' + NAME])}  \n"
-                f"**{tr('projects.col_program')}:** {_text(p['program_' + NAME])}  \n"
-                f"**{tr('projects.col_direction')}:** {_text(p['direction_' + NAME])}  \n"
-                f"**{tr('projects.col_manager')}:** {_text(p['manager_name'])}  \n"
+                f"**{tr('projects.col_region')}:** {text_or_dash(p['region_' + NAME])}  \n"
+                f"**{tr('projects.col_program')}:** {text_or_dash(p['program_' + NAME])}  \n"
+                f"**{tr('projects.col_direction')}:** {text_or_dash(p['direction_' + NAME])}  \n"
+                f"**{tr('projects.col_manager')}:** {text_or_dash(p['manager_name'])}  \n"
                 f"**{tr('projects.col_planned')}:** {fmt_date(p['planned_start'])} – {fmt_date(p['planned_end'])};  "
                 f"**{tr('projects.col_forecast')}:** {fmt_date(p['end_date'])}")
             if pd.notna(p["status_disagrees"]) and bool(p["status_disagrees"]):
