@@ -154,3 +154,33 @@ def test_quarter_table_has_every_year_and_quarter():
     assert {str(y) for y in range(2001, 2024)} <= periods
     assert {f"{y}-Q{q}" for y in range(2001, 2024) for q in range(1, 5)} <= periods
     assert len(periods) == 23 * 5
+
+
+def test_a_transposed_table_years_down_regions_across(db, tmp_path):
+    """Hand-made: regions across, years down, a '-' and a text where a figure should be (named by its cell)."""
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["Население на 1 января, человек"])
+    ws.append([])
+    ws.append([None, "Акмолинская", "г. Алматы", "ВКО", "Республика Казахстан"])
+    ws.append([2021, 100, 200, "-", 300])
+    ws.append([2022, 110, "двести", 5, 325])
+    ws.append([2023, 120, 230, 6, 356])
+    path = tmp_path / "transposed.xlsx"
+    wb.save(path)
+    code, out = _cli("import-table", str(path), "--indicator", "POP", "--dry-run")
+    assert code == 1, out  # one text in a figure's place: the file is refused, naming the cell
+    assert "row 5: 'C (2022)': 'двести' is not a number" in out
+    assert "1 cells are not reported" in out
+    with Store(db) as s:
+        lookup = UnitLookup.load(s.cursor())
+    grid = wide.read_grid(path.read_bytes(), path.name)
+    layout = wide.understand(grid, wide.resolver(lookup))
+    long = wide.to_long(layout.grid, layout, layout.block(), periodicity="year")
+    assert layout.grid.transposed
+    got = {(r.name, r.period): (r.row, r.column, r.value) for r in long.frame.itertuples(index=False)}
+    assert got[("г. Алматы", "2023")] == (6, "C", "230")
+    assert got[("ВКО", "2022")] == (5, "D", "5")
+    assert len(got) == 8 and long.not_reported == 1

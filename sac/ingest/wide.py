@@ -42,6 +42,16 @@ class Grid:
     sheets: list[str]
     sheet: str
     rows: list[list[str | None]]   # cell texts; rows[0] is the sheet's row 1
+    transposed: bool = False       # rows are the sheet's columns (years down, regions across)
+
+    def transpose(self) -> Grid:
+        width = max((len(r) for r in self.rows), default=0)
+        rows = [[r[j] if j < len(r) else None for r in self.rows] for j in range(width)]
+        return Grid(self.sheets, self.sheet, rows, not self.transposed)
+
+    def cell_ref(self, r: int, j: int) -> tuple[int, str]:
+        """(row number, column letter) in the sheet of the cell at row ``r`` (1-based), column ``j`` (0-based)."""
+        return (j + 1, readers.col_letter(r - 1)) if self.transposed else (r, readers.col_letter(j))
 
 
 @dataclass
@@ -64,6 +74,7 @@ class Layout:
     region_col: int
     blocks: list[Block]
     unknown: list[tuple[int, str]]      # rows with figures whose name is no known unit
+    grid: Grid | None = None            # the grid it was read from (transposed when the table was)
 
     def block(self, label: str | None = None) -> Block:
         """The block labelled ``label`` (case-insensitive, as written or its number from 1), else the one
@@ -226,7 +237,17 @@ def _periods(rows: list[list[str | None]], i: int, years: dict[int, int]) -> tup
 
 
 def understand(grid: Grid, resolve) -> Layout:
-    """The layout of a published table. ``resolve(name) -> unit code | 'TOTAL' | None``."""
+    """The layout of a published table, regions down and periods across, or the transpose (then
+    ``layout.grid`` is the transposed grid). ``resolve(name) -> unit code | 'TOTAL' | None``."""
+    layout = _understand(grid, resolve)
+    if not any(b.rows for b in layout.blocks):
+        other = _understand(grid.transpose(), resolve)
+        if sum(len(b.rows) for b in other.blocks) > sum(len(b.rows) for b in layout.blocks):
+            return other
+    return layout
+
+
+def _understand(grid: Grid, resolve) -> Layout:
     rows = grid.rows
     width = max((len(r) for r in rows[:200]), default=0)
     # the region column: of the first three, the one naming the most units
@@ -273,7 +294,7 @@ def understand(grid: Grid, resolve) -> Layout:
             current.rows.append((i + 1, name))
         i += 1
     blocks = [b for b in blocks if b.rows or b.totals]
-    return Layout(grid.sheet, title, region_col, blocks, unknown)
+    return Layout(grid.sheet, title, region_col, blocks, unknown, grid)
 
 
 # -- one block as long rows ----------------------------------------------------------------
@@ -298,7 +319,8 @@ def to_long(grid: Grid, layout: Layout, block: Block, periodicity: str | None = 
                 if (r, name) in block.rows:
                     missing += 1
                 continue
-            rec = {"row": r, "column": readers.col_letter(j), "name": name, "period": period, "value": v.strip()}
+            row, letter = grid.cell_ref(r, j)
+            rec = {"row": row, "column": letter, "name": name, "period": period, "value": v.strip()}
             (tot if (r, name) in block.totals else recs).append(rec)
     cols = ["row", "column", "name", "period", "value"]
     return LongTable(pd.DataFrame(recs, columns=cols), missing, pd.DataFrame(tot, columns=cols))
@@ -316,6 +338,11 @@ class WideReport:
     cells: int                          # figures sent to the importer
     not_reported: int                   # '-', '…', 'x', empty
     totals_check: pd.DataFrame          # period, published (the totals row), regions (their sum), difference
+
+
+def region_letter_of(layout: Layout) -> str:
+    """Where the region names are: a column letter, or 'row N' in a transposed table."""
+    return f"row {layout.region_col + 1}" if layout.grid.transposed else readers.col_letter(layout.region_col)
 
 
 def resolver(lookup):
@@ -353,7 +380,7 @@ def import_wide(store, source: str | Path | bytes, indicator_id: str, *, file_na
     aggregation = row[0][1]  # the totals row is checked against the units' sum only for an additive indicator
     layout = understand(grid, resolver(lookup))
     chosen = layout.block(block)
-    long = to_long(grid, layout, chosen, periodicity=row[0][0])
+    long = to_long(layout.grid, layout, chosen, periodicity=row[0][0])
     # A former unit (South Kazakhstan region, until 2018) is no current unit and has no home in the store
     # yet: its rows are left out and said, never put under Turkistan region or Shymkent.
     former = long.frame["name"].map(lambda n: lookup.resolve(n, allow_orgs=False) is None
@@ -378,7 +405,7 @@ def import_wide(store, source: str | Path | bytes, indicator_id: str, *, file_na
 
         probs = rep.problems.copy()
         mapped = [where.get(int(x)) if not pd.isna(x) else None for x in probs["row"]]
-        region_letter = readers.col_letter(layout.region_col)
+        region_letter = region_letter_of(layout)
         probs["column"] = [c if m is None else (region_letter if c == "region" else m[1])
                            for m, c in zip(mapped, probs["column"], strict=True)]
         probs["row"] = pd.array([m[0] if m else pd.NA for m in mapped], dtype="Int64")
@@ -390,7 +417,7 @@ def import_wide(store, source: str | Path | bytes, indicator_id: str, *, file_na
         rep.rejected = int(rep.errors["row"].dropna().nunique())
     if len(former_rows):
         notes = former_rows.drop_duplicates("row")
-        extra = pd.DataFrame([{"row": r.row, "column": readers.col_letter(layout.region_col), "value": r.name,
+        extra = pd.DataFrame([{"row": r.row, "column": region_letter_of(layout), "value": r.name,
                                "severity": "warning", "code": "former_unit",
                                "message": f"{r.name!r} is a former unit (South Kazakhstan region until 2018): its "
                                           f"{int((former_rows['row'] == r.row).sum())} figures are not stored"}
