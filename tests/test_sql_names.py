@@ -1,0 +1,224 @@
+"""Issue 8: hostile names — quotes, semicolons, comments, Unicode look-alikes, 10 000 characters — as column
+headers and as cell values, for every import kind and every reader (CSV, XLSX, Parquet). The dry run changes
+nothing at all; the commit changes only its table (with its history, one upload batch, one audit entry and
+data_version); users, user_units and the earlier audit entries stay as they were; text cells come back
+exactly as written; no file appears where an injected COPY or ATTACH would have put one.
+
+The Parquet reader of 539812e built ``CAST("{name}" AS VARCHAR)`` from the file's column names: the
+``test_parquet_column_name_*`` cases are working exploits of it (a dry run that makes the project office an
+admin, empties the audit log, copies the users out, attaches a database, reads /etc/passwd into the report).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import hostile
+import pytest
+from hostile import HOSTILE_NAMES, HOSTILE_VALUES, snapshot, table_file
+
+from sac.ingest import KINDS, import_file
+from sac.ingest.engine import _matcher
+from sac.ingest.parse import norm_header
+from sac.store import Store
+
+FORMATS = ("csv", "xlsx", "parquet")
+HOSTILE_FILE = "Robert'); DROP TABLE upload_batches;-- \u202e"
+HOSTILE_USER = "x'); UPDATE users SET role='admin';--"
+# decorations that keep a header's normalised form (norm_header drops punctuation): the header still names its
+# column, and its text carries quotes and comment markers into every place the engine quotes a header
+DECORATIONS = ('"; --', "'); --", " /*", "*/ '", "\\", '"', "''", "\uff02", "\u201c")
+
+
+def _header(name: str, i: int) -> str:
+    deco = DECORATIONS[i % len(DECORATIONS)]
+    assert norm_header(name + deco) == norm_header(name)
+    return name + deco
+
+
+# kind -> (columns, rows (one per hostile value), SQL reading back a batch's text columns, what it must read)
+def _table(kind: str, v: list[str]) -> tuple[list[str], list[list[str]], str, set[tuple]]:
+    if kind == "indicator_values":
+        return (["indicator_id", "unit_code", "period", "source_document", "fact"],
+                [["UNEMP", "75", "2024-Q3", x, str(i)] for i, x in enumerate(v)],
+                "SELECT source_document FROM indicator_values WHERE batch_id = ?", {(x,) for x in v})
+    if kind == "budget":
+        return (["program_code", "subprogram_code", "unit_code", "period", "source_document", "plan"],
+                [[x, x, "75", "2024", x, str(i)] for i, x in enumerate(v)],
+                "SELECT program_code, subprogram_code, source_document FROM budget_lines WHERE batch_id = ?",
+                {(x, x, x) for x in v})
+    if kind == "projects":
+        text = ["project_id", "name_en", "name_ru", "name_kk", "initiator", "sponsor", "customer", "manager_id",
+                "node_id", "risks"]
+        return (text + ["region_kato", "budget"], [[x] * len(text) + ["75", str(i)] for i, x in enumerate(v)],
+                f"SELECT {', '.join(text)} FROM projects WHERE batch_id = ?", {(x,) * len(text) for x in v})
+    if kind == "contributions":
+        return (["project_id", "indicator_id", "unit_code", "planned_contribution"],
+                [["P:" + x, "UNEMP", "75", str(i)] for i, x in enumerate(v)],
+                "SELECT project_id FROM project_contributions WHERE batch_id = ?", {("P:" + x,) for x in v})
+    if kind == "instructions":
+        text = ["instruction_id", "title", "issuer", "responsible_org", "responsible_official"]
+        return (text + ["issue_date", "due_date", "status"],
+                [[x] * len(text) + ["15.01.2024", "2024-12-31", "on control"] for x in v],
+                f"SELECT {', '.join(text)} FROM instructions WHERE batch_id = ?", {(x,) * len(text) for x in v})
+    if kind == "indicators":
+        text = ["indicator_id", "name_en", "name_ru", "name_kk", "unit_of_measure", "source_document"]
+        return (text + ["periodicity"], [[x] * len(text) + ["year"] for x in v],
+                f"SELECT {', '.join(text)} FROM indicators WHERE indicator_id IN "
+                "(SELECT indicator_id FROM hist_indicators WHERE hist_batch_id = ?)", {(x,) * len(text) for x in v})
+    raise ValueError(kind)
+
+
+@pytest.fixture(scope="module")
+def side(tmp_path_factory) -> Path:
+    """Where the payloads' COPY and ATTACH would write (kept empty: a file there is a failure)."""
+    return tmp_path_factory.mktemp("side")
+
+
+def _names(side: Path) -> list[str]:
+    return [n.replace("@TMP@", str(side)) for n in HOSTILE_NAMES]
+
+
+def _values(side: Path) -> list[str]:
+    return [v.replace("@TMP@", str(side)) for v in HOSTILE_VALUES]
+
+
+@pytest.fixture(scope="module")
+def template(tmp_path_factory, side):
+    path = tmp_path_factory.mktemp("sqlnames") / "template.duckdb"
+    with Store(path) as s:
+        hostile.seed_store(s)
+        with s.write() as cur:   # the projects the contributions name
+            cur.executemany("INSERT INTO projects (project_id, name_en) VALUES (?, 'p')",
+                            [["P:" + x] for x in _values(side)])
+    return path
+
+
+@pytest.fixture
+def store(tmp_path, template, side):
+    path = tmp_path / "sac.duckdb"
+    shutil.copyfile(template, path)
+    s = Store(path)
+    yield s
+    s.close()
+    for p in side.iterdir():   # what a failed test's payload left, so that the next test starts clean
+        shutil.rmtree(p) if p.is_dir() else p.unlink()
+
+
+def _report_text(rep) -> str:
+    return "\n".join([*map(str, rep.problems.astype(str).to_numpy().ravel()), *rep.columns])
+
+
+def _no_side_effects(side: Path, rep=None) -> None:
+    created = sorted(p.name for p in side.iterdir())
+    assert not created, f"an injected statement wrote {created}"
+    if rep is not None:
+        assert "root:" not in _report_text(rep), "the report carries the contents of /etc/passwd"
+
+
+def _cur(store):
+    return store.cursor()
+
+
+@pytest.mark.parametrize("fmt", FORMATS)
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_hostile_headers_and_values_change_only_the_intended_rows(store, side, kind, fmt):
+    columns, rows, stored_sql, want = _table(kind, _values(side))
+    names = _names(side)
+    matcher = _matcher(KINDS[kind])
+    assert not [n for n in names if norm_header(n) in matcher], "a hostile extra name names a real column"
+    headers = [_header(c, i) for i, c in enumerate(columns)] + names
+    body = [r + [f"junk {j}" for j in range(len(names))] for r in rows]
+    _, data = table_file(fmt, headers, body)
+    file_name = f"{HOSTILE_FILE}.{fmt}"
+
+    before = snapshot(_cur(store))
+    rep = import_file(store, data, kind, file_name=file_name, user=HOSTILE_USER, dry_run=True)
+    assert snapshot(_cur(store)) == before, "the dry run changed the store"
+    _no_side_effects(side, rep)
+    assert rep.errors.empty, rep.errors.to_dict("records")
+    assert (rep.inserted, rep.updated, rep.rejected) == (len(rows), 0, 0)
+    assert rep.columns == dict(zip(headers[: len(columns)], columns, strict=True)), "headers not matched as written"
+    ignored = set(rep.problems.loc[rep.problems["code"] == "ignored_column", "column"])
+    assert ignored == set(names), f"not reported as unused, as written: {set(names) ^ ignored}"
+
+    done = import_file(store, data, kind, file_name=file_name, user=HOSTILE_USER, dry_run=False)
+    assert done.status == "committed", done.problems.to_dict("records")
+    after = snapshot(_cur(store))
+    assert hostile.commit_changes_ok(before, after, KINDS[kind].table) == []
+    _no_side_effects(side, done)
+    got = set(store.cursor().execute(stored_sql, [done.batch_id]).fetchall())
+    assert got == want, f"text not stored as written: {sorted(want - got)[:3]}"
+    batch = store.cursor().execute("SELECT file_name, uploaded_by FROM upload_batches WHERE batch_id = ?",
+                                   [done.batch_id]).fetchall()
+    assert batch == [(file_name, HOSTILE_USER)]
+
+
+# -- working exploits of 539812e's read_parquet ----------------------------------------------------------
+
+EXPLOITS = {
+    # the report's first column closes the quote, ends the CREATE, runs its statement, and leaves a SELECT
+    # that uses the file's own parameter: every statement runs on the dry run's autocommitting cursor
+    "makes_the_project_office_an_admin":
+        "UPDATE users SET role = 'admin' WHERE username = 'office'",
+    "empties_the_audit_log": "DELETE FROM audit_log",
+    "drops_user_units": "DROP TABLE user_units",
+    "copies_users_to_a_file": "COPY (SELECT * FROM users) TO '@TMP@/leak.csv'",
+    "attaches_a_database": "ATTACH '@TMP@/evil.duckdb' AS evil; CREATE TABLE evil.u AS SELECT * FROM users",
+    "creates_a_table_and_a_macro": "CREATE TABLE pwned AS SELECT 1 AS x; CREATE MACRO pwn() AS 1",
+    "changes_a_global_setting": "SET GLOBAL threads = 1",
+    "loads_an_extension_file": "LOAD '@TMP@/evil.duckdb_extension'",
+}
+
+
+def _exploit_name(statements: str) -> str:
+    return f'x" AS VARCHAR) AS c0 FROM (SELECT 1 AS file_row_number, 1 AS "x"); {statements}; SELECT CAST("x'
+
+
+READ_TEXT = "x\" AS VARCHAR) AS c0, CAST((SELECT content FROM read_text('/etc/passwd')) AS INTEGER) AS c1, CAST(\"x"
+
+
+def _exploit_file(name: str) -> bytes:
+    return hostile.parquet_bytes({name: ["1"], "x": ["1"], "indicator": ["UNEMP"], "region": ["75"],
+                                  "period": ["2024-Q3"], "fact": ["4.5"]})
+
+
+def _check_exploit(store, side: Path, name: str) -> None:
+    data = _exploit_file(name)
+    before = snapshot(_cur(store))
+    users = store.cursor().execute("SELECT * FROM users ORDER BY username").fetchall()
+    try:
+        rep = import_file(store, data, "indicator_values", file_name="report.parquet", dry_run=True)
+    finally:
+        after = snapshot(_cur(store))
+        _no_side_effects(side)
+        now = store.cursor().execute("SELECT * FROM users ORDER BY username").fetchall()
+        assert now == users, f"the dry run changed the accounts: {sorted(set(now) - set(users))}"
+        diff = {k: (before.get(k), after.get(k)) for k in hostile.changed(before, after)}
+        assert not diff, f"the dry run changed {sorted(diff)}"
+    _no_side_effects(side, rep)
+    assert rep.errors.empty, rep.errors.to_dict("records")
+    assert rep.inserted == 1
+    ignored = set(rep.problems.loc[rep.problems["code"] == "ignored_column", "column"])
+    assert ignored == {name, "x"}
+
+    done = import_file(store, data, "indicator_values", file_name="report.parquet", dry_run=False)
+    assert done.status == "committed", done.problems.to_dict("records")
+    assert hostile.commit_changes_ok(after, snapshot(_cur(store)), "indicator_values") == []
+    assert store.cursor().execute("SELECT * FROM users ORDER BY username").fetchall() == users
+    _no_side_effects(side, done)
+
+
+@pytest.mark.parametrize("exploit", sorted(EXPLOITS))
+def test_parquet_column_name_runs_no_sql(store, side, exploit):
+    _check_exploit(store, side, _exploit_name(EXPLOITS[exploit].replace("@TMP@", str(side))))
+
+
+def test_parquet_column_name_reads_no_file_into_the_report(store, side):
+    _check_exploit(store, side, READ_TEXT)
+
+
+def test_parquet_column_name_from_issue_8(store, side):
+    """The payload as issue 8 quotes it (on 539812e it fails to bind: the dry run 'only' fails)."""
+    _check_exploit(store, side, HOSTILE_NAMES[0])
