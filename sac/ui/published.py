@@ -18,6 +18,7 @@ from sac.ingest import profiles, wide
 from sac.ingest.readers import FileProblem
 from sac.ingest.units import UnitLookup
 from sac.ui.lang import lang, tr
+from sac.ui.text import md_escape
 
 
 def _indicators(store) -> pd.DataFrame:
@@ -85,7 +86,7 @@ def _new_passport(store, user, key: str) -> str | None:
     rep = ingest.import_file(store, buf.getvalue(), "indicators", file_name=f"passport_{code.strip()}.csv",
                              user=user.username, dry_run=False)
     if rep.status != "committed":
-        st.error(tr("upload.passport_refused", reasons="; ".join(rep.errors["message"].astype(str).head(3))))
+        st.error(tr("upload.passport_refused", reasons=md_escape("; ".join(rep.errors["message"].astype(str).head(3)))))
         return None
     return code.strip()
 
@@ -104,7 +105,7 @@ def render(store, user, units: set[str] | None, nonce: int, problems_table) -> N
             sheet = st.selectbox(tr("upload.sheet"), first.sheets, key=f"table_sheet_{nonce}")
         grid = first if sheet in (None, first.sheet) else wide.read_grid(data, up.name, sheet)
     except FileProblem as e:
-        st.error(tr(f"upload.problem_{e.code}", column="", value=str(e)), icon=":material/block:")
+        st.error(tr(f"upload.problem_{e.code}", column="", value=md_escape(e)), icon=":material/block:")
         return
     cur = store.cursor()
     try:
@@ -141,7 +142,7 @@ def render(store, user, units: set[str] | None, nonce: int, problems_table) -> N
     label = dict(zip(inds["indicator_id"], inds["indicator_id"] + " — " + inds["name"].astype(str), strict=True))
     label["__new__"] = tr("upload.indicator_new")
     if matches:
-        st.info(tr("upload.table_profile_matches", name=matches[0].name), icon=":material/bookmark:")
+        st.info(tr("upload.table_profile_matches", name=md_escape(matches[0].name)), icon=":material/bookmark:")
     default = matches[0].indicator_id if matches and matches[0].indicator_id in options else None
     # a passport just created is chosen (set before the widget exists: Streamlit refuses it afterwards)
     if (pending := st.session_state.pop(f"table_pending_{sk}", None)) in options:
@@ -168,7 +169,7 @@ def render(store, user, units: set[str] | None, nonce: int, problems_table) -> N
                     store, data, chosen, file_name=up.name, sheet=sheet, block=block.name, source_document=document,
                     user=user.username, allowed_units=units)
             except FileProblem as e:
-                st.error(tr(f"upload.problem_{e.code}", column="", value=str(e)))
+                st.error(tr(f"upload.problem_{e.code}", column="", value=md_escape(e)))
                 return
         st.session_state["table_dry_key"] = key
     w: wide.WideReport = st.session_state["table_dry"]
