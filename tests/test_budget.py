@@ -165,3 +165,59 @@ def test_execution_takes_the_annual_plan_when_finer_rows_carry_only_spending():
     lines2 = _lines([("p", "2024", "year", 2024, None, None, 1200.0, None)]
                     + [("p", f"2024-0{m}", "month", 2024, 1, m, 100.0, 100.0) for m in (1, 2, 3)])
     assert execution(lines2).iloc[0]["plan"] == 300
+
+
+# -- issue 9: defects found on real data ----------------------------------------------------------------------------
+
+def _docs(rows):
+    """rows: (source_document, period, kind, quarter, plan, revised, allocated, spent) of program p in unit u."""
+    df = pd.DataFrame(rows, columns=["source_document", "period", "kind", "quarter", "plan", "revised", "allocated",
+                                     "spent"])
+    return df.assign(program_code="p", subprogram_code="", unit_code="u", year=2024, month=None)
+
+
+def test_conflicts_check_every_phase_and_name_the_one_that_disagrees():
+    # both documents agree on the plan; the treasury report and the akimat's report disagree on the spending
+    lines = _docs([("Akimat report", "2024", "year", None, 100.0, 110.0, 90.0, 80.0),
+                   ("Treasury report", "2024", "year", None, 100.0, 110.0, 90.0, 85.0)])
+    c = conflicts(lines)
+    assert c["phase"].tolist() == ["spent", "spent"]
+    assert c["source_document"].tolist() == ["Akimat report", "Treasury report"]
+    assert c["amount"].tolist() == [80.0, 85.0] and (c["spread"] == 5.0).all()
+
+
+def test_conflicts_list_each_disagreeing_phase_separately():
+    lines = _docs([("A", "2024", "year", None, 100.0, None, 90.0, 80.0),
+                   ("B", "2024", "year", None, 100.0, 120.0, 95.0, 80.0)])
+    c = conflicts(lines)
+    # revised is carried by B alone (nothing to compare); allocated differs; plan and spent agree
+    assert c[["phase", "source_document", "amount"]].values.tolist() == [["allocated", "A", 90.0],
+                                                                       ["allocated", "B", 95.0]]
+
+
+def test_conflicts_of_one_phase_only_when_asked():
+    lines = _docs([("A", "2024", "year", None, 100.0, None, None, 80.0),
+                   ("B", "2024", "year", None, 150.0, None, None, 85.0)])
+    assert set(conflicts(lines, "plan")["phase"]) == {"plan"}
+    assert set(conflicts(lines)["phase"]) == {"plan", "spent"}
+
+
+def test_a_document_with_a_year_row_and_its_quarters_is_not_counted_twice():
+    # document A carries the annual plan 400 and the same plan by quarter; B the annual plan 400: they agree
+    lines = _docs([("A", "2024", "year", None, 400.0, None, None, None)]
+                  + [("A", f"2024-Q{q}", "quarter", q, 100.0, None, None, 10.0 * q) for q in (1, 2, 3, 4)]
+                  + [("B", "2024", "year", None, 400.0, None, None, 100.0)])
+    assert conflicts(lines).empty
+
+
+def test_conflicts_on_an_empty_frame():
+    assert conflicts(_docs([])).empty
+
+
+def test_a_programme_without_a_row_in_budget_programs_is_named_by_its_code(store):
+    with store.write() as cur:
+        cur.execute("INSERT INTO budget_lines (program_code, unit_code, period, plan) VALUES ('777', '75', '2024', 5)")
+    got = load_lines(store, program_codes=["777"])
+    assert got[["program_name_en", "program_name_ru", "program_name_kk"]].iloc[0].tolist() == ["777", "777", "777"]
+    known = load_lines(store, program_codes=["068"])
+    assert set(known["program_name_ru"]) == {"Дороги"}

@@ -8,8 +8,9 @@ Rules this module commits to:
 
 - **One document per line.** budget_lines may carry the same program, subprogram, unit
   and period in several source documents; for execution one is used: the first by
-  name (the empty default document first). Different amounts across documents are
-  surfaced by :func:`conflicts` (seed 001 Table 11), never summed or averaged.
+  name (the empty default document first). Different amounts across documents, in any
+  phase (plan, revised, allocated, spent), are surfaced by :func:`conflicts` (seed 001
+  Table 11), never summed or averaged.
 - **No double counting across periodicities.** Within one program, subprogram, unit and
   year, amounts come from the *finest* kind present (month, else quarter, else year).
   The *annual plan* is the year row's plan when there is one, else the sum of the
@@ -213,23 +214,52 @@ def efficiency_core(executions: pd.DataFrame, scores: pd.DataFrame, config=None)
     return df
 
 
-def conflicts(lines: pd.DataFrame, amount: str = "plan") -> pd.DataFrame:
-    """Same program (and subprogram, unit) and year with different ``amount`` in different documents.
+_ANNUAL_FIRST = {"year": 0, "month": 1, "quarter": 2}
 
-    Sums the amount per document and year; a group is a conflict when two or more documents
-    carry it with different totals. Returns every amount with its source: program_code,
-    subprogram_code, unit_code, year, source_document, amount, n_documents, min_amount,
-    max_amount, spread (max - min).
+
+def _document_year_amounts(x: pd.DataFrame) -> pd.DataFrame:
+    """One amount per (program, subprogram, unit, year, document) from rows carrying it: the document's year row
+    when it has one, else the sum of its finest sub-period rows (a document with both is not counted twice)."""
+    group = KEY + ["year", "source_document"]
+    if "kind" in x:
+        rank = x["kind"].map(_ANNUAL_FIRST).fillna(3)
+        x = x[rank == rank.groupby([x[c] for c in group], dropna=False).transform("min")]
+    return x.groupby(group, dropna=False)["amount"].sum().reset_index()
+
+
+def conflicts(lines: pd.DataFrame, amounts=AMOUNTS) -> pd.DataFrame:
+    """Same program (and subprogram, unit) and year with a different amount in different documents.
+
+    Every phase in ``amounts`` (one name or several; default plan, revised, allocated and spent) is checked
+    on its own: per document and year the phase's amount is the document's year row, else the sum of its
+    finest sub-period rows; a group is a conflict in that phase when two or more documents carry it with
+    different amounts. Documents that leave a phase empty take no part in it. Returns every disagreeing
+    amount with its source: program_code, subprogram_code, unit_code, year, phase ('plan', 'revised',
+    'allocated' or 'spent'), source_document, amount, n_documents, min_amount, max_amount, spread (max - min);
+    sorted by program, subprogram, unit, year, phase (in that order of phases), document.
     """
-    x = lines.dropna(subset=[amount])
-    per_doc = x.groupby(KEY + ["year", "source_document"])[amount].sum().rename("amount").reset_index()
-    grp = per_doc.groupby(KEY + ["year"])["amount"]
-    per_doc["n_documents"] = grp.transform("size")
-    per_doc["min_amount"] = grp.transform("min")
-    per_doc["max_amount"] = grp.transform("max")
-    per_doc["spread"] = per_doc["max_amount"] - per_doc["min_amount"]
-    out = per_doc[(per_doc["n_documents"] > 1) & ~np.isclose(per_doc["spread"], 0.0)]
-    return out.sort_values(KEY + ["year", "source_document"]).reset_index(drop=True)
+    phases = [amounts] if isinstance(amounts, str) else list(amounts)
+    cols = KEY + ["year", "phase", "source_document", "amount", "n_documents", "min_amount", "max_amount", "spread"]
+    parts = []
+    for phase in phases:
+        if phase not in lines:
+            continue
+        x = lines.assign(amount=pd.to_numeric(lines[phase], errors="coerce").astype(float)).dropna(subset=["amount"])
+        if x.empty:
+            continue
+        per_doc = _document_year_amounts(x)
+        grp = per_doc.groupby(KEY + ["year"], dropna=False)["amount"]
+        per_doc["n_documents"] = grp.transform("size")
+        per_doc["min_amount"] = grp.transform("min")
+        per_doc["max_amount"] = grp.transform("max")
+        per_doc["spread"] = per_doc["max_amount"] - per_doc["min_amount"]
+        parts.append(per_doc[(per_doc["n_documents"] > 1) & ~np.isclose(per_doc["spread"], 0.0)].assign(phase=phase))
+    parts = [p for p in parts if not p.empty]
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(parts, ignore_index=True)
+    out["_order"] = out["phase"].map({p: i for i, p in enumerate(AMOUNTS)})
+    return out.sort_values(KEY + ["year", "_order", "source_document"])[cols].reset_index(drop=True)
 
 
 # -- store ---------------------------------------------------------------------------
@@ -237,7 +267,8 @@ def conflicts(lines: pd.DataFrame, amount: str = "plan") -> pd.DataFrame:
 def load_lines(store, *, program_codes=None, unit_codes=None, year: int | None = None) -> pd.DataFrame:
     """budget_lines joined with periods and program names. Columns: program_code, subprogram_code,
     unit_code, period, source_document, plan, revised, allocated, spent, kind, year, quarter, month,
-    start_date, end_date, program_name_en/ru/kk, node_id."""
+    start_date, end_date, program_name_en/ru/kk (the program's code when budget_programs has no row for it:
+    never missing), node_id."""
     where, params = [], []
     if program_codes is not None:
         where.append("list_contains(?, b.program_code)")
@@ -251,7 +282,10 @@ def load_lines(store, *, program_codes=None, unit_codes=None, year: int | None =
     return store.df(
         "SELECT b.program_code, b.subprogram_code, b.unit_code, b.period, b.source_document, "
         "b.plan, b.revised, b.allocated, b.spent, p.kind, p.year, p.quarter, p.month, p.start_date, p.end_date, "
-        "bp.name_en AS program_name_en, bp.name_ru AS program_name_ru, bp.name_kk AS program_name_kk, bp.node_id "
+        # a programme with no row in budget_programs (uploaded lines before its name) is named by its code
+        "coalesce(bp.name_en, b.program_code) AS program_name_en, "
+        "coalesce(bp.name_ru, b.program_code) AS program_name_ru, "
+        "coalesce(bp.name_kk, b.program_code) AS program_name_kk, bp.node_id "
         "FROM budget_lines b JOIN periods p ON p.code = b.period "
         "LEFT JOIN budget_programs bp ON bp.program_code = b.program_code "
         + ("WHERE " + " AND ".join(where) if where else "") + " ORDER BY b.program_code, b.unit_code, p.start_date",
