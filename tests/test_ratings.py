@@ -690,3 +690,44 @@ def test_rate_units_of_every_unit_kind_on_an_empty_store(tmp_path):
     assert len(r) == 20 + int(s.scalar("SELECT count(*) FROM organisations"))
     assert not r["rated"].any() and (r["normalisation"] == "minmax").all()
     s.close()
+
+
+# -- issue 9: territorial reforms -----------------------------------------------------------------------------------
+
+def test_a_unit_whose_territory_changed_gets_a_flag_not_a_movement_number(tmp_path):
+    # 2021 and 2022 for the 17 units of 2021, 2022 for the three new regions too; 2021 in reverse order of 2022
+    s = _store_with(tmp_path, [])
+    regions = s.df("SELECT kato FROM regions ORDER BY kato")["kato"].tolist()
+    old = [u for u in regions if u not in ("10", "33", "62")]
+    before = [(i, u, "2021", pl, 200.0 - f) for i, u, p, pl, f in _full_year(old, "2021")]
+    _insert_values(s, _full_year(regions, "2022") + before)
+    r = rate_units(s, "2022", kind="level").set_index("unit_code")
+    assert r["rated"].all()
+    # East Kazakhstan (63) was rated in both years: its previous rank is the old unit's, and no movement
+    assert pd.notna(r.loc["63", "rank_prev"]) and pd.isna(r.loc["63", "movement"])
+    assert bool(r.loc["63", "territory_break"]) and r.loc["63", "territory_change"] == "territory_changed"
+    for k in ("19", "35"):
+        assert pd.isna(r.loc[k, "movement"]) and r.loc[k, "territory_change"] == "territory_changed"
+    for k in ("10", "33", "62"):
+        assert pd.isna(r.loc[k, "movement"]) and bool(r.loc[k, "territory_break"])
+        assert r.loc[k, "territory_change"] == "new"
+    # Akmola (11) and the others: a number, no flag
+    assert r.loc["11", "movement"] == r.loc["11", "rank_prev"] - r.loc["11", "rank"]
+    assert not r.loc["11", "territory_break"] and r.loc["11", "territory_change"] is None
+    unchanged = r.drop(index=["10", "19", "33", "35", "62", "63"])
+    assert unchanged["movement"].notna().all() and not unchanged["territory_break"].any()
+    s.close()
+
+
+def test_no_territory_flags_between_years_without_a_reform(store):
+    r = rate_units(store)                          # 2024 against 2023
+    assert not r["territory_break"].any() and r["territory_change"].isna().all()
+    assert rate_units(store, previous=False)["territory_change"].isna().all()
+
+
+def test_territory_changes_helper():
+    from sac.metrics.ratings import territory_changes
+    units = pd.Series(["63", "10", "11", "ORG"], index=[5, 6, 7, 8])
+    got = territory_changes(units, "2021", "2022")
+    assert got.tolist() == ["territory_changed", "new", None, None] and list(got.index) == [5, 6, 7, 8]
+    assert territory_changes(units, None, "2022").isna().all()

@@ -31,6 +31,10 @@ Definitions this module commits to (where the spec leaves room):
   (:func:`indicators_in_play` as ``comparison_set``), so a unit that reported one indicator of three
   then has coverage 1/3 there and no previous rank; and when fewer than two units are rated in the
   previous period, nobody has a previous rank.
+- **Territory** (issue 9, :mod:`sac.metrics.territory`): a unit whose territory changed between the previous
+  and this period (East Kazakhstan, Almaty region, Karaganda in 2022 against 2021), or that did not exist then
+  (Abai, Zhetysu, Ulytau), gets no movement number: ``territory_break`` True and ``territory_change``
+  'territory_changed' or 'new'. Its previous rank is kept (it is what the old unit scored), never subtracted.
 - **Not rated, why** (``not_rated_reason``): 'no_ratable_indicators' (every indicator dropped),
   'insufficient_coverage' (some scores, coverage too low), 'no_plans' (plan-fulfilment: facts but no
   plan to score them against), 'no_data'.
@@ -64,6 +68,7 @@ import pandas as pd
 
 from sac import methodology as _methodology
 from sac.metrics import plan_fact as _pf
+from sac.metrics import territory as _territory
 
 _TOL = 1e-9
 _erf = np.frompyfunc(math.erf, 1, 1)
@@ -506,9 +511,15 @@ def rate_units(store, period: str | None = None, indicator_set=None, *, node_id:
     The previous rank can therefore differ from :func:`rank_history`'s, which rates each period on its
     own indicators, when the indicator set changed between the two periods.
 
+    Territory (:mod:`sac.metrics.territory`): a unit whose territory changed between the two periods, or that
+    did not exist in the previous one, is not compared with it: its movement is NA whatever its previous rank.
+
     Columns: those of :func:`rate` plus ``period``, ``name_en, name_ru, name_kk``,
-    ``rank_prev`` (Int64, NA when the unit was not rated in the previous period as above),
-    ``movement`` (Int64, rank_prev - rank: positive = moved up; NA unless rated in both).
+    ``rank_prev`` (Int64, NA when the unit was not rated in the previous period as above; kept for a unit whose
+    territory changed: the old unit's rank), ``movement`` (Int64, rank_prev - rank: positive = moved up; NA
+    unless rated in both and comparable), ``territory_change`` ('territory_changed' | 'new' | 'ended' against
+    the previous period, :func:`sac.metrics.territory.change`; None when comparable or there is no previous
+    period), ``territory_break`` (bool: ``territory_change`` is set).
     """
     m = methodology if methodology is not None else _methodology.current(store)
     ids = None
@@ -531,13 +542,24 @@ def rate_units(store, period: str | None = None, indicator_set=None, *, node_id:
         ranks_prev = before.loc[before["rated"]].set_index("unit_code")["rank"]
         if len(ranks_prev) >= 2:
             out["rank_prev"] = out["unit_code"].map(ranks_prev).astype("Int64")
+    out["territory_change"] = territory_changes(out["unit_code"], prev, period)
+    out["territory_break"] = out["territory_change"].notna().to_numpy(bool)
     out["movement"] = (out["rank_prev"] - out["rank"]).astype("Int64")
+    out.loc[out["territory_break"], "movement"] = pd.NA   # a different territory: a flag, not a rank jump
     names = store.df("SELECT kato AS unit_code, name_en, name_ru, name_kk FROM regions UNION ALL "
                      "SELECT org_id, name_en, name_ru, name_kk FROM organisations")
     names["unit_code"] = names["unit_code"].astype("string")
     out = out.merge(names, on="unit_code", how="left")
     out.insert(0, "period", period)
     return out
+
+
+def territory_changes(units: pd.Series, previous: str | None, period: str | None) -> pd.Series:
+    """Per unit code, :func:`sac.metrics.territory.change` between ``previous`` and ``period`` ('new',
+    'territory_changed', 'ended'), None when comparable or when either period is None. Same index as ``units``."""
+    if previous is None or period is None:
+        return pd.Series([None] * len(units), index=units.index, dtype=object)
+    return pd.Series([_territory.change(str(u), previous, period) for u in units], index=units.index, dtype=object)
 
 
 def _with_every_unit(out: pd.DataFrame, store, codes: list[str] | None, units: str, settings) -> pd.DataFrame:
