@@ -288,7 +288,7 @@ with tabs[4]:
                 st.caption(tr("projects.ties_note", n=lang.num(n_top), shown=lang.num(len(best))))
             c1, c2 = st.columns(2)
             for col, frame, head in ((c1, best, tr("projects.best5")), (c2, worst, tr("projects.worst5"))):
-                t = pd.DataFrame({tr("projects.col_rank"): frame["rank_label"],
+                t = pd.DataFrame({tr("projects.col_rank"): frame["rank"].astype("Int64"),  # a number in the file
                                   tr("projects.col_person"): frame["full_name"].fillna(frame["person_id"]),
                                   tr("projects.col_n_projects"): frame["n_projects"],
                                   tr("projects.col_rating"): frame["rating"],
@@ -296,7 +296,7 @@ with tabs[4]:
                                   tr("projects.col_within_budget"): frame["within_budget"],
                                   tr("projects.col_stakeholder"): frame["stakeholder"],
                                   tr("projects.col_indicator_score"): frame["indicator_score"]})
-                shown = t.copy()
+                shown = t.assign(**{tr("projects.col_rank"): frame["rank_label"].to_numpy()})
                 for c in t.columns[3:]:
                     shown[c] = shown[c].map(lambda x: lang.num(x, 1))
                 with col:

@@ -115,10 +115,13 @@ else:
         tr("region.col_fact"): indicators["fact"].astype("float64"),
         tr("region.col_achievement"): (100.0 * indicators["ratio"].astype("float64")),
         tr("region.col_status"): status,
-        tr("region.col_rank_among"): place,
+        # the download keeps numbers: the place as a number and how many were placed (on screen '3 of 20')
+        tr("region.col_rank_among"): indicators["level_rank"].astype("Int64"),
+        tr("region.col_ranked_n"): indicators["n_ranked"].astype("Int64"),
     })
     # on screen numbers are written in the reader's language and missing is a dash; the download keeps numbers
-    table = export.assign(**{
+    table = export.drop(columns=[tr("region.col_ranked_n")]).assign(**{
+        tr("region.col_rank_among"): place,
         tr("region.col_plan"): indicators["plan"].map(lambda x: lang.num(x, 2)).to_numpy(),
         tr("region.col_fact"): indicators["fact"].map(lambda x: lang.num(x, 2)).to_numpy(),
         tr("region.col_achievement"): (100.0 * indicators["ratio"].astype("float64")).map(lang.pct).to_numpy(),
@@ -162,13 +165,14 @@ else:
         widgets.chart(fig, f"region_{kato}_rank_history", key="region_history")
     with h2:
         mine = mine.sort_values("period", ascending=False)
-        ht = pd.DataFrame({
+        ht = pd.DataFrame({  # the download: rank a number, empty when not rated ('=3' ties are equal numbers)
             tr("region.col_rating_period"): mine["period"],
-            tr("region.col_rank"): mine["rank_label"].fillna(tr("region.m_not_rated")),
+            tr("region.col_rank"): mine["rank"].astype("Int64"),
             tr("region.col_score"): mine["score_rounded"].astype("float64"),
             tr("region.col_coverage"): (100.0 * mine["coverage"].astype("float64")).round(1),
         })
         st.dataframe(ht.assign(**{
+            tr("region.col_rank"): mine["rank_label"].fillna(tr("region.m_not_rated")).to_numpy(),
             tr("region.col_score"): mine["score_rounded"].map(lambda x: lang.num(x, 1)).to_numpy(),
             tr("region.col_coverage"): (100.0 * mine["coverage"].astype("float64")).map(lang.pct).to_numpy(),
         }), hide_index=True, key="region_history_table")
@@ -190,7 +194,7 @@ else:
                          "execution": latest["execution_pct"].astype("float64") / 100.0})
     widgets.chart(charts.execution_bars(bars, lang=code), f"region_{kato}_budget", key="region_budget")
     bt = pd.DataFrame({
-        tr("region.col_year"): budget["year"].astype(str),
+        tr("region.col_year"): budget["year"].astype("Int64"),
         tr("region.col_program"): budget["program_code"] + " " + budget[name_col].fillna(""),
         tr("region.col_budget_plan"): budget["plan"].astype("float64"),
         tr("region.col_allocated"): budget["allocated"].astype("float64"),
@@ -219,13 +223,15 @@ else:
             lambda s: tr(f"region.stage_{s}") if isinstance(s, str) else "—"),
         tr("region.col_project_status"): pstatus.map(lambda r: charts.rag_label(r, tr(f"region.status_{r}"))),
         tr("region.col_complete"): 100.0 * projects["percent_complete"].astype("float64"),
-        tr("region.col_planned_end"): projects["planned_end"].map(lang.date),
-        tr("region.col_end"): projects["end_date"].map(lang.date),
+        tr("region.col_planned_end"): pd.to_datetime(projects["planned_end"]),
+        tr("region.col_end"): pd.to_datetime(projects["end_date"]),
         tr("region.col_slip"): projects["slip_days"].astype("float64"),
         tr("region.col_budget"): projects["budget"].astype("float64"),
         tr("region.col_cost"): projects["cost"].astype("float64"),
     })
     st.dataframe(pt.assign(**{
+        tr("region.col_planned_end"): projects["planned_end"].map(lang.date).to_numpy(),
+        tr("region.col_end"): projects["end_date"].map(lang.date).to_numpy(),
         tr("region.col_complete"): (100.0 * projects["percent_complete"].astype("float64")).map(
             lambda x: lang.pct(x, 0)).to_numpy(),
         tr("region.col_slip"): projects["slip_days"].map(lambda x: lang.num(x, 0)).to_numpy(),
