@@ -1,7 +1,8 @@
 """Budget: execution by program and region, cumulative execution through the year, year-end spikes,
 efficiency and effectiveness of spending, conflicting amounts in source documents (METHODOLOGY.md section 5).
 
-URL: ?year=2025 &program=068 &region=<KATO> (all optional). Amounts in million tenge.
+URL: ?year=2025 &program=068 &region=<KATO> (all optional). Amounts in million tenge. Lines held by organisations
+(a ministry's unit_code is its org_id) count everywhere but in the by-region section, which says so when it is empty.
 """
 
 import pandas as pd
@@ -33,6 +34,7 @@ regions = cache.call(v.region_options)
 scope = allowed_units(user, cache.store())  # a project office: its regions and their organisations
 if scope is not None:
     regions = regions[regions["kato"].isin(sorted(scope))]
+# every program with lines, named by its code until its name is uploaded (never NaN)
 prog_name = dict(zip(programs["program_code"], programs[NAME], strict=True))
 region_name = dict(zip(regions["kato"], regions[NAME], strict=True))
 method = current(cache.store())
@@ -43,6 +45,12 @@ def _short(name: str, n: int = 34) -> str:
     """A chart label that leaves the bars room; the full name is in the table below."""
     return name if len(name) <= n else name[: n - 1].rstrip() + "…"
 
+
+
+def _label(code) -> str:
+    """'068 Enbek…' on a chart; the code alone while the program has no name."""
+    name = prog_name.get(code)
+    return v.program_label(code, _short(name) if isinstance(name, str) else name)
 
 
 def _pct(x) -> str:
@@ -56,7 +64,8 @@ with c1:
     year = widgets.select(tr("budget.year"), years, "year", default=years[0])
 with c2:
     program = widgets.select(tr("budget.program"), [""] + programs["program_code"].tolist(), "program", default="",
-                             format_func=lambda c: tr("budget.all_programs") if c == "" else f"{c} — {prog_name[c]}")
+                             format_func=lambda c: tr("budget.all_programs") if c == ""
+                             else v.program_label(c, prog_name.get(c), " — "))
 with c3:
     region_opts = ([""] if scope is None else []) + regions["kato"].tolist()
     region = widgets.select(tr("budget.region"), region_opts, "region", default="",
@@ -119,23 +128,23 @@ with left:
     if by_program.empty:
         widgets.empty_state(tr("budget.what_budget_year", year=year))
     else:
-        fig = charts.execution_bars(by_program.assign(name=by_program["key"] + " " + by_program[NAME].map(_short)),
-                                    lang=L, labels=labels)
+        fig = charts.execution_bars(by_program.assign(name=by_program["key"].map(_label)), lang=L, labels=labels)
         widgets.chart(fig, f"budget_execution_programs_{year}", key="exec_programs")
 with right:
     st.subheader(tr("budget.sec_regions"))
-    if by_region.empty:
-        widgets.empty_state(tr("budget.what_budget_year", year=year))
-        st.stop()
-    fig = charts.execution_bars(by_region.assign(name=by_region[NAME]).sort_values("execution", ascending=False),
-                                lang=L, labels=labels)
-    widgets.chart(fig, f"budget_execution_regions_{year}", key="exec_regions")
+    if by_region.empty:  # organisations' lines only (a ministry's): the rest of the page still applies to them
+        st.info(tr("budget.no_region_lines", year=year), icon=":material/inbox:")
+    else:
+        fig = charts.execution_bars(by_region.assign(name=by_region[NAME]).sort_values("execution", ascending=False),
+                                    lang=L, labels=labels)
+        widgets.chart(fig, f"budget_execution_regions_{year}", key="exec_regions")
 # the tables full width under the two charts: in half a page their columns and download buttons were cut
 if not by_program.empty:
     st.markdown(f"**{tr('budget.sec_programs')}**")
     _show(_exec_table(by_program, tr("budget.col_code")), f"budget_programs_{year}", "dl_programs")
-st.markdown(f"**{tr('budget.sec_regions')}**")
-_show(_exec_table(by_region, tr("budget.col_code")), f"budget_regions_{year}", "dl_regions")
+if not by_region.empty:
+    st.markdown(f"**{tr('budget.sec_regions')}**")
+    _show(_exec_table(by_region, tr("budget.col_code")), f"budget_regions_{year}", "dl_regions")
 
 # -- cumulative execution through the year --------------------------------------------------------
 st.subheader(tr("budget.sec_cumulative"))
@@ -146,7 +155,7 @@ else:
     if cum["program_code"].nunique() > 6:  # too many lines to read: the chosen programs together
         cum = cache.call(v.cumulative_by_month, year, program, units, True).assign(label=tr("budget.all_programs"))
     else:
-        cum = cum.assign(label=cum["program_code"] + " " + cum["program_code"].map(prog_name).fillna("").map(_short))
+        cum = cum.assign(label=cum["program_code"].map(_label))
     fig = charts.cumulative_execution(cum, program_col="label", lang=L, labels=labels,
                                       month_names=tr("budget.months").split(","))
     widgets.chart(fig, f"budget_cumulative_{year}", key="cumulative")
@@ -166,10 +175,9 @@ elif spikes["q4_share"].isna().all():  # the year's data do not reach December y
             icon=":material/hourglass_top:")
 else:
     sp = spikes.sort_values("q4_share", ascending=False, na_position="last")
-    fig = charts.spike_bars(sp.assign(program=sp["program_code"] + " " + sp["program_code"].map(prog_name).fillna("").map(_short)),
-                            threshold=thr, lang=L, labels=labels)
+    fig = charts.spike_bars(sp.assign(program=sp["program_code"].map(_label)), threshold=thr, lang=L, labels=labels)
     widgets.chart(fig, f"budget_spikes_{year}", key="spikes")
-    t = sp.assign(name=sp["program_code"].map(prog_name), q4_share=100 * sp["q4_share"],
+    t = sp.assign(name=sp[NAME], q4_share=100 * sp["q4_share"],
                   flagged=sp["flagged"].map({True: tr("budget.flag_yes"), False: tr("budget.flag_no")}))
     t = t[["program_code", "name", "spent_year", "spent_last", "q4_share", "flagged"]].rename(columns={
         "program_code": tr("budget.col_code"), "name": tr("budget.col_name"), "spent_year": tr("budget.col_spent"),
@@ -190,7 +198,7 @@ if program:
 if eff.empty:
     widgets.empty_state(tr("budget.what_links"))
 else:
-    t = eff.assign(name=eff["program_code"].map(prog_name), execution=100 * eff["execution"],
+    t = eff.assign(name=eff[NAME], execution=100 * eff["execution"],
                    band=eff["band"].map(lambda b: tr(f"budget.band_{b}") if isinstance(b, str)
                                         else tr("budget.band_none")))
     t = t[["program_code", "name", "n_indicators", "mean_score", "execution", "efficiency", "effectiveness", "band"]]
@@ -215,14 +223,17 @@ conf = cache.call(v.conflicts, program, units)   # a project office: its own uni
 if conf.empty:
     st.success(tr("budget.no_conflicts"), icon=":material/check:")
 else:
-    t = conf.assign(name=conf["program_code"].map(prog_name),
+    t = conf.assign(name=conf[NAME], unit_name=conf[f"unit_{NAME}"],
+                    phase=conf["phase"].map(lambda p: tr(f"budget.phase_{p}")),
                     source_document=conf["source_document"].replace("", "—"))
-    t = t[["program_code", "name", "year", "unit_code", "source_document", "amount", "spread"]].rename(
+    t = t[["program_code", "name", "year", "unit_code", "unit_name", "phase", "source_document", "amount",
+           "spread"]].rename(
         columns={"program_code": tr("budget.col_code"), "name": tr("budget.col_name"), "year": tr("budget.col_year"),
-                 "unit_code": tr("budget.col_unit"), "source_document": tr("budget.col_source"),
-                 "amount": tr("budget.col_plan"), "spread": tr("budget.col_spread")})
+                 "unit_code": tr("budget.col_unit"), "unit_name": tr("budget.col_unit_name"),
+                 "phase": tr("budget.col_field"), "source_document": tr("budget.col_source"),
+                 "amount": tr("budget.col_amount"), "spread": tr("budget.col_spread")})
     shown = t.copy()
-    for c in (tr("budget.col_plan"), tr("budget.col_spread")):
+    for c in (tr("budget.col_amount"), tr("budget.col_spread")):
         shown[c] = shown[c].map(lambda x: lang.num(x, 0))
     shown[tr("budget.col_year")] = shown[tr("budget.col_year")].astype(str)
     st.dataframe(shown, hide_index=True, width="stretch")

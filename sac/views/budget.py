@@ -21,13 +21,55 @@ def year_options(store) -> list[int]:
 
 
 def program_options(store) -> pd.DataFrame:
-    """Budget programs that have lines. Columns: program_code, name_en, name_ru, name_kk, node_id."""
+    """Every budget program that has lines, named or not. Columns: program_code, name_en, name_ru, name_kk,
+    node_id, named (False for a program uploaded with its lines before its name: its names are then its code,
+    never missing). Sorted by code."""
     return store.df("""
-        SELECT bp.program_code, bp.name_en, bp.name_ru, bp.name_kk, bp.node_id
-        FROM budget_programs bp
-        WHERE EXISTS (SELECT 1 FROM budget_lines b WHERE b.program_code = bp.program_code)
-        ORDER BY bp.program_code
+        SELECT c.program_code, coalesce(bp.name_en, c.program_code) AS name_en,
+               coalesce(bp.name_ru, c.program_code) AS name_ru, coalesce(bp.name_kk, c.program_code) AS name_kk,
+               bp.node_id, bp.program_code IS NOT NULL AS named
+        FROM (SELECT DISTINCT program_code FROM budget_lines) c
+        LEFT JOIN budget_programs bp ON bp.program_code = c.program_code
+        ORDER BY c.program_code
     """)
+
+
+def program_label(code, name, sep: str = " ") -> str:
+    """A program as a reader sees it: '068 Enbek' (``sep`` between), or the code alone while it has no name
+    (its name is its code, or missing)."""
+    code = "" if code is None else str(code)
+    if not isinstance(name, str) or not name.strip() or name == code:
+        return code
+    return f"{code}{sep}{name}"
+
+
+def _program_names(store) -> pd.DataFrame:
+    """program_code, name_en, name_ru, name_kk of every program with lines (the code where it has no name)."""
+    return program_options(store)[["program_code", "name_en", "name_ru", "name_kk"]]
+
+
+def unit_names(store) -> pd.DataFrame:
+    """Every unit a budget line may name: regions and cities (KATO) and organisations (org_id).
+    Columns: unit_code, name_en, name_ru, name_kk."""
+    return store.df("""
+        SELECT kato AS unit_code, name_en, name_ru, name_kk FROM regions
+        UNION ALL
+        SELECT org_id, name_en, name_ru, name_kk FROM organisations WHERE org_id NOT IN (SELECT kato FROM regions)
+    """)
+
+
+def _with_names(store, df: pd.DataFrame, *, units: bool = False) -> pd.DataFrame:
+    """``df`` with its program's names (name_en/ru/kk) and, with ``units``, its unit's (unit_name_en/ru/kk); a
+    code without a name is its own name, so nothing shown is ever missing."""
+    out = df.merge(_program_names(store), on="program_code", how="left")
+    for c in ("name_en", "name_ru", "name_kk"):
+        out[c] = out[c].fillna(out["program_code"])
+    if units:
+        u = unit_names(store).rename(columns={c: f"unit_{c}" for c in ("name_en", "name_ru", "name_kk")})
+        out = out.merge(u, on="unit_code", how="left")
+        for c in ("unit_name_en", "unit_name_ru", "unit_name_kk"):
+            out[c] = out[c].fillna(out["unit_code"])
+    return out
 
 
 def region_options(store) -> pd.DataFrame:
@@ -147,15 +189,16 @@ def cumulative_by_month(store, year: int, program: str | None = None, region=Non
 def year_end_spikes(store, year: int, region=None) -> pd.DataFrame:
     """Q4 (December) share of each program's spending in ``year`` (sac.metrics.budget.year_end_spike).
 
-    Columns: program_code, year, granularity, spent_year, spent_last, q4_share, flagged, threshold,
-    complete (the data reach December / Q4; before that the share is not judged: q4_share NaN, not flagged),
-    methodology_version.
+    Columns: program_code, name_en, name_ru, name_kk (the code when the program has no name), year, granularity,
+    spent_year, spent_last, q4_share, flagged, threshold, complete (the data reach December / Q4; before that
+    the share is not judged: q4_share NaN, not flagged), methodology_version.
     """
     x = lines(store, year, None, region)
     x = x[x["kind"] != "year"]
     if x.empty:
-        return pd.DataFrame(columns=["program_code", "year", "granularity", "spent_year", "spent_last", "q4_share",
-                                     "flagged", "threshold", "complete", "methodology_version"])
+        return pd.DataFrame(columns=["program_code", "name_en", "name_ru", "name_kk", "year", "granularity",
+                                     "spent_year", "spent_last", "q4_share", "flagged", "threshold", "complete",
+                                     "methodology_version"])
     out = _b.year_end_spike(x, _methodology_of(store), by=("program_code",))
     last = x[x["spent"].notna()].assign(m=lambda d: d["month"].fillna(d["quarter"] * 3))
     complete = last.groupby("program_code")["m"].max() >= 12
@@ -163,7 +206,7 @@ def year_end_spikes(store, year: int, region=None) -> pd.DataFrame:
     out = out.rename(columns={"spike_share": "q4_share"})
     out["q4_share"] = out["q4_share"].where(out["complete"])
     out["flagged"] = out["flagged"].astype(bool) & out["complete"]
-    return out
+    return _with_names(store, out)
 
 
 def _methodology_of(store):
@@ -175,31 +218,42 @@ def _methodology_of(store):
 def efficiency(store, year: int, region=None) -> pd.DataFrame:
     """E and K with bands per program for ``year`` (sac.metrics.budget), over the chosen region(s) when given.
 
-    Columns: program_code, year, n_indicators (linked), execution, mean_score, efficiency, effectiveness, band,
-    methodology_version. Programs linked to no indicator are absent.
+    Columns: program_code, name_en, name_ru, name_kk (the code when the program has no name), year, n_indicators
+    (linked), execution, mean_score, efficiency, effectiveness, band, methodology_version. Programs linked to no
+    indicator are absent.
     """
     m = _methodology_of(store)
     x = lines(store, year, None, region)
     links = store.df("SELECT program_code, count(*) AS n_indicators FROM budget_program_indicators GROUP BY 1")
     if x.empty or links.empty:
-        return pd.DataFrame(columns=["program_code", "year", "n_indicators", "execution", "mean_score", "efficiency",
-                                     "effectiveness", "band", "methodology_version"])
+        return pd.DataFrame(columns=["program_code", "name_en", "name_ru", "name_kk", "year", "n_indicators",
+                                     "execution", "mean_score", "efficiency", "effectiveness", "band",
+                                     "methodology_version"])
     ex = _b.execution(x, by=("program_code", "year"))[["program_code", "year", "execution"]]
     sc = _b.linked_scores(store, int(year), x, m)
     out = _b.efficiency_core(ex, sc, m).merge(links, on="program_code")
-    return out.sort_values("program_code").reset_index(drop=True)
+    return _with_names(store, out).sort_values("program_code").reset_index(drop=True)
 
 
 def conflicts(store, program: str | None = None, region=None) -> pd.DataFrame:
-    """Plans of one program and year carried with different amounts in different documents (seed 001 Table 11).
+    """Amounts of one program, unit and year carried differently in different documents (seed 001 Table 11), in
+    every phase: plan, revised, allocated, spent.
 
-    sac.metrics.budget.conflicts over every year: program_code, subprogram_code, unit_code, year,
-    source_document, amount, n_documents, min_amount, max_amount, spread — one row per document.
+    sac.metrics.budget.conflicts over every year, one row per document and disagreeing phase: program_code,
+    name_en, name_ru, name_kk (the program's; its code when it has no name), subprogram_code, unit_code,
+    unit_name_en, unit_name_ru, unit_name_kk (the region's or organisation's; the code when unknown), year, phase,
+    source_document, amount, n_documents, min_amount, max_amount, spread. Newest year first.
     ``region``: one unit code, several (a project office's scope: only its units' rows), or None (all).
     """
+    cols = ["program_code", "name_en", "name_ru", "name_kk", "subprogram_code", "unit_code", "unit_name_en",
+            "unit_name_ru", "unit_name_kk", "year", "phase", "source_document", "amount", "n_documents", "min_amount",
+            "max_amount", "spread"]
     x = lines(store, None, program, region)
-    if x.empty:
-        return pd.DataFrame(columns=["program_code", "subprogram_code", "unit_code", "year", "source_document",
-                                     "amount", "n_documents", "min_amount", "max_amount", "spread"])
-    return _b.conflicts(x, "plan").sort_values(["year", "program_code", "source_document"],
-                                               ascending=[False, True, True]).reset_index(drop=True)
+    out = _b.conflicts(x) if not x.empty else pd.DataFrame()
+    if out.empty:
+        return pd.DataFrame(columns=cols)
+    out = _with_names(store, out, units=True)
+    order = out["phase"].map({p: i for i, p in enumerate(_b.AMOUNTS)})
+    out = out.assign(_desc=-out["year"], _order=order)
+    return (out.sort_values(["_desc", "program_code", "subprogram_code", "unit_code", "_order", "source_document"])
+            [cols].reset_index(drop=True))
