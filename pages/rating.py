@@ -84,6 +84,12 @@ st.caption(tr("rating.rated_count", rated=int(table["rated"].sum()), total=len(t
               n=int(table["n_in_play"].max())))
 prev = cache.call(views.previous_period, period)
 st.caption(tr("rating.compared_with", period=md_escape(prev)) if prev else tr("rating.no_previous"))
+# territorial reforms (issue 9): whose history does not go on from the previous period, and why no movement
+changed = views.territory_changes(shown, name_col)
+if prev and len(changed):
+    groups = [tr(f"rating.territory_group_{c}", names=", ".join(md_escape(n) for n in part["name"]))
+              for c, part in changed.groupby("territory_change", sort=False)]
+    st.caption(tr("rating.territory_caption", period=md_escape(prev), groups="; ".join(groups)))
 
 # -- the table --------------------------------------------------------------------------------------------------
 if rated.empty:
@@ -98,9 +104,11 @@ else:
     export = views.export_table(rated, code)
     # on screen every number is written in the reader's language (1 234,5 / 98,2%), a tie as '=11' and movement
     # as an arrow; the download keeps numbers
-    display = export.assign(**{
+    # a changed territory reads '⚑ territory changed' in the movement column (the download has its own column)
+    display = export.drop(columns=[tr("rating.col_territory")], errors="ignore").assign(**{
         tr("rating.col_rank"): rated["rank_label"].astype(str).to_numpy(),
-        tr("rating.col_movement"): rated["movement_arrow"].to_numpy(),
+        tr("rating.col_movement"): views.movement_arrow(rated["movement"], rated["rank_prev"],
+                                                        rated["territory_change"], code).to_numpy(),
         tr("rating.col_score"): rated["score_rounded"].map(lambda x: lang.num(x, 1)).to_numpy(),
         tr("rating.col_coverage"): rated["coverage_pct"].map(lang.pct).to_numpy(),
         tr("rating.col_prev_rank"): rated["rank_prev"].map(lambda x: "—" if pd.isna(x) else str(int(x))).to_numpy(),

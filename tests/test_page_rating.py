@@ -308,3 +308,116 @@ def test_an_explicit_plan_fulfilment_choice_in_the_url_wins_and_says_why_there_i
     assert any("no plans for 2024" in i.value for i in at.info)
     link = next(pl for pl in at.get("page_link") if pl.proto.label.startswith("Open the level rating"))
     assert "kind=level" in link.proto.query_string and "period=2024" in link.proto.query_string
+
+
+# -- issue 9: territorial reforms -------------------------------------------------------------------------------
+
+@pytest.mark.parametrize("change,lang,expected", [
+    ("territory_changed", "en", "⚑ territory changed"),
+    ("territory_changed", "ru", "⚑ территория изменилась"),
+    ("new", "en", "new"),
+    ("new", "kk", "жаңа"),
+    (None, "en", "▲ 2"),
+])
+def test_movement_arrow_says_territory_changed_instead_of_an_arrow(change, lang, expected):
+    # a previous rank and even a movement number given: the flag wins
+    got = views.movement_arrow(pd.Series([2], dtype="Int64"), pd.Series([5], dtype="Int64"),
+                               pd.Series([change], dtype=object), lang)
+    assert got.tolist() == [expected]
+
+
+def test_territory_changes_lists_new_then_changed_by_name():
+    table = pd.DataFrame({"unit_code": ["63", "10", "11", "19", "33"],
+                          "name_en": ["East Kazakhstan Region", "Abai Region", "Akmola Region", "Almaty Region",
+                                      "Zhetysu Region"],
+                          "territory_change": ["territory_changed", "new", None, "territory_changed", "new"]})
+    got = views.territory_changes(table)
+    assert got["name"].tolist() == ["Abai Region", "Zhetysu Region", "Almaty Region", "East Kazakhstan Region"]
+    assert got["territory_change"].tolist() == ["new", "new", "territory_changed", "territory_changed"]
+    assert views.territory_changes(table.assign(territory_change=None)).empty
+    assert views.territory_changes(pd.DataFrame()).empty
+
+
+def _reform_store(path):
+    """Three indicators without plans; a fact for every region in 2022 and for the 17 units of 2021 (not Abai,
+    Zhetysu, Ulytau), 2021 in the reverse order of 2022 so that every comparable region moves."""
+    import uuid
+
+    from sac.store import Store
+    s = Store(path)
+    regions = s.df("SELECT kato FROM regions ORDER BY kato")["kato"].tolist()
+    with s.write() as cur:
+        cur.execute("""INSERT INTO indicators (indicator_id, name_en, name_ru, name_kk, direction, periodicity)
+            VALUES ('LE', 'Life expectancy', 'ОПЖ', 'ӨҰ', 'up', 'year'),
+                   ('UN', 'Unemployment', 'Безработица', 'Жұмыссыздық', 'down', 'year'),
+                   ('SC', 'Schools', 'Школы', 'Мектептер', 'up', 'year')""")
+        rows = [(i, u, "2022", None, 60.0 + k + j) for k, u in enumerate(regions)
+                for j, i in enumerate(("LE", "UN", "SC"))]
+        rows += [(i, u, "2021", None, 90.0 - k - j) for k, u in enumerate(regions) if u not in ("10", "33", "62")
+                 for j, i in enumerate(("LE", "UN", "SC"))]
+        cur.executemany("INSERT INTO indicator_values (indicator_id, unit_code, period, plan, fact) "
+                        "VALUES (?, ?, ?, ?, ?)", rows)
+        cur.execute("UPDATE meta SET value = ? WHERE key = 'data_version'", [str(10**9 + uuid.uuid4().int % 10**9)])
+    return s
+
+
+def test_rating_table_and_export_of_a_reform_year(tmp_path):
+    s = _reform_store(tmp_path / "sac.duckdb")
+    t = views.rating_table(s, "2022", kind="level").set_index("unit_code")
+    assert t["rated"].all()
+    assert t.loc["63", "movement_arrow"] == "⚑ territory changed" and t.loc["10", "movement_arrow"] == "new"
+    assert t.loc["11", "movement_arrow"][0] in "▲▼="
+    exported = views.export_table(t.reset_index(), "ru").set_index("Регион")
+    assert exported.loc["Восточно-Казахстанская область", "Территория с прошлого периода"] == "территория изменилась"
+    assert exported.loc["Абайская область", "Территория с прошлого периода"] == "новый"
+    assert exported.loc["Акмолинская область", "Территория с прошлого периода"] == ""
+    assert pd.isna(exported.loc["Восточно-Казахстанская область", "Изменение места"])
+    assert pd.notna(exported.loc["Восточно-Казахстанская область", "Прежнее место"])   # the old unit's rank
+    assert pd.notna(exported.loc["Акмолинская область", "Изменение места"])
+    s.close()
+
+
+@pytest.fixture
+def reform_db(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from sac.auth import accounts
+    path = tmp_path / "sac.duckdb"
+    s = _reform_store(path)
+    monkeypatch.setattr(accounts, "BCRYPT_ROUNDS", 4)
+    accounts.ensure_demo_accounts(s)
+    s.close()
+    monkeypatch.setenv("SAC_DB_PATH", str(path))
+    monkeypatch.chdir(Path(__file__).resolve().parent.parent)
+    return path
+
+
+def test_page_says_which_regions_history_is_not_comparable_with_the_previous_year(reform_db):
+    at = open_page(PAGE, params={"period": "2022", "kind": "level"})
+    assert not at.exception
+    caption = next(c.value for c in at.caption if "not comparable" in c.value)
+    assert caption.startswith("History not comparable with 2021")
+    assert "Abai Region, Ulytau Region, Zhetysu Region (new)" in caption
+    assert "Almaty Region, East Kazakhstan Region, Karaganda Region (territory changed)" in caption
+    table = _table(at).set_index("Region")
+    assert table.loc["East Kazakhstan Region", "Movement"] == "⚑ territory changed"
+    assert table.loc["Karaganda Region", "Movement"] == "⚑ territory changed"
+    assert table.loc["Abai Region", "Movement"] == "new"
+    assert table.loc["Akmola Region", "Movement"][0] in "▲▼"
+    assert "Territory since the previous period" not in table.columns     # the movement column says it
+
+
+def test_page_names_the_regions_in_the_readers_language(reform_db):
+    at = open_page(PAGE, lang="ru", params={"period": "2022", "kind": "level"})
+    assert not at.exception
+    caption = next(c.value for c in at.caption if "не сопоставима" in c.value)
+    assert "Абайская область" in caption and "Восточно-Казахстанская область" in caption
+    assert "(изменилась территория)" in caption
+    table = next(d.value for d in at.dataframe if "Место" in d.value.columns).set_index("Регион")
+    assert table.loc["Восточно-Казахстанская область", "Изменение места"] == "⚑ территория изменилась"
+
+
+def test_no_territory_caption_for_years_without_a_reform(app_env, demo_store):
+    at = open_page(PAGE, params={"period": views.periods_with_data(demo_store)[1]})
+    assert not at.exception
+    assert not any("not comparable" in c.value for c in at.caption)

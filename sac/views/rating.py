@@ -112,16 +112,48 @@ def indicator_sets(store) -> pd.DataFrame:
     return pd.concat([head, nodes], ignore_index=True)
 
 
-def movement_arrow(movement: pd.Series, rank_prev: pd.Series) -> pd.Series:
+def movement_arrow(movement: pd.Series, rank_prev: pd.Series, territory_change: pd.Series | None = None,
+                   lang: str = i18n.DEFAULT_LANGUAGE) -> pd.Series:
     """'▲ 2' (moved up two places), '▼ 1', '= 0' (same place), '—' when not rated in both periods (no previous
-    rank: see :func:`sac.metrics.ratings.rate_units` for when the previous period counts)."""
+    rank: see :func:`sac.metrics.ratings.rate_units` for when the previous period counts).
+
+    ``territory_change`` (the rating's column): a unit whose territory changed since the previous period reads
+    '⚑ territory changed', one that did not exist then 'new' (in ``lang``), whatever its ranks: a different
+    territory is a break, never an arrow (issue 9)."""
     mv = pd.array(movement, dtype="Int64")
     has = np.asarray(~pd.isna(mv) & ~pd.isna(pd.array(rank_prev, dtype="Int64")), dtype=bool)
     vals = np.where(has, np.asarray(mv.fillna(0), dtype=np.int64), 0)
     up = np.char.add("▲ ", np.abs(vals).astype(str))
     down = np.char.add("▼ ", np.abs(vals).astype(str))
     text = np.select([vals > 0, vals < 0], [up, down], default="= 0") if len(vals) else np.array([], dtype=str)
-    return pd.Series(np.where(has, text, i18n.MISSING), index=getattr(movement, "index", None), dtype=object)
+    out = pd.Series(np.where(has, text, i18n.MISSING), index=getattr(movement, "index", None), dtype=object)
+    if territory_change is not None:
+        change = pd.Series(np.asarray(territory_change, dtype=object), index=out.index)
+        flagged = change.notna() & change.isin(TERRITORY_CHANGES)
+        out[flagged] = change[flagged].map(lambda c: i18n.t(f"rating.movement_{c}", lang))
+    return out
+
+
+#: what a unit's territory did since the previous period (:func:`sac.metrics.territory.change`), in caption order
+TERRITORY_CHANGES = ("new", "territory_changed", "ended")
+
+
+def territory_changes(table: pd.DataFrame, name_col: str = "name_en") -> pd.DataFrame:
+    """The units of a rating table whose history is not comparable with the previous period (issue 9).
+
+    Input: :func:`rating_table` output (any rows: the page passes what the reader may see). Columns: unit_code,
+    name (``name_col``), territory_change ('new' | 'territory_changed' | 'ended'); grouped in
+    :data:`TERRITORY_CHANGES` order, by name within a group. Empty when nothing changed or there is no
+    previous period.
+    """
+    if table.empty or "territory_change" not in table:
+        return pd.DataFrame({"unit_code": [], "name": [], "territory_change": []}, dtype=object)
+    t = table[table["territory_change"].isin(TERRITORY_CHANGES)]
+    out = pd.DataFrame({"unit_code": t["unit_code"].astype(str).to_numpy(),
+                        "name": t[name_col].fillna(t["unit_code"].astype(str)).astype(str).to_numpy(),
+                        "territory_change": t["territory_change"].to_numpy()}, dtype=object)
+    order = out["territory_change"].map({c: i for i, c in enumerate(TERRITORY_CHANGES)})
+    return out.assign(_o=order).sort_values(["_o", "name"], kind="stable").drop(columns="_o").reset_index(drop=True)
 
 
 def band_text(p05: pd.Series, p95: pd.Series) -> pd.Series:
@@ -146,8 +178,10 @@ def rating_table(store, period: str | None = None, indicator_set: str = ALL, *, 
     score_rounded, coverage, rated, rank, rank_label, n_indicators, n_in_play, rank_median,
     rank_p05, rank_p95, band_widened, overlaps_with, kind, aggregation, normalisation,
     methodology_version, rank_prev, movement, name_en, name_ru, name_kk) plus
+    ``territory_change``, ``territory_break`` (issue 9: no movement for a changed or new unit),
     ``iso`` ('KZ-75'), ``region_kind`` ('region' | 'city'), ``movement_arrow`` (see
-    :func:`movement_arrow`), ``band`` ('2–5'), ``coverage_pct`` (100 * coverage), ``position`` (:func:`position`);
+    :func:`movement_arrow`; its flags in English: pages write it again in the reader's language),
+    ``band`` ('2–5'), ``coverage_pct`` (100 * coverage), ``position`` (:func:`position`);
     ``not_rated_reason`` says why a region is not rated. Rated units first by rank, then the units not rated;
     every region is listed, with no data at all too (a store without facts: all 20, none rated).
     """
@@ -157,7 +191,7 @@ def rating_table(store, period: str | None = None, indicator_set: str = ALL, *, 
     regs["unit_code"] = regs["unit_code"].astype("string")
     r["unit_code"] = r["unit_code"].astype("string")
     out = r.merge(regs, on="unit_code", how="left")
-    out["movement_arrow"] = movement_arrow(out["movement"], out["rank_prev"])
+    out["movement_arrow"] = movement_arrow(out["movement"], out["rank_prev"], out["territory_change"])
     out["band"] = band_text(out["rank_p05"], out["rank_p95"])
     out["coverage_pct"] = 100.0 * out["coverage"].astype("float64")
     out["position"] = position(out["rank"], out["rated"])
@@ -171,14 +205,20 @@ def export_table(rated: pd.DataFrame, lang: str = i18n.DEFAULT_LANGUAGE) -> pd.D
     so a spreadsheet sorts them as numbers; a tie is two equal ranks (the page's '=11' is only how the
     screen shows it, and as text it sorted wrongly and opened as a formula). Movement is places moved up
     (negative: down), empty when the region was not rated in both periods, as the page's arrow is.
-    Score and coverage (percent, one decimal) are floats. The band stays text ('2–5').
+    Score and coverage (percent, one decimal) are floats. The band stays text ('2–5'). When some region's
+    territory changed since the previous period (or it is new), a last column says so: 'territory changed' or
+    'new' (in ``lang``; issue 9): why it has a previous rank and no movement. Without such a region there is no
+    such column.
     """
     def h(key: str) -> str:
         return i18n.t(f"rating.col_{key}", lang)
 
     rank_prev = pd.Series(pd.array(rated["rank_prev"], dtype="Int64"))
     movement = pd.Series(pd.array(rated["movement"], dtype="Int64")).mask(rank_prev.isna())
-    return pd.DataFrame({
+    change = (pd.Series(np.asarray(rated["territory_change"], dtype=object)) if "territory_change" in rated
+              else pd.Series([None] * len(rated), dtype=object))
+    territory = change.map(lambda c: i18n.t(f"rating.territory_{c}", lang) if c in TERRITORY_CHANGES else "")
+    out = pd.DataFrame({
         h("rank"): pd.array(rated["rank"], dtype="Int64"),
         h("region"): rated[i18n.name_column(lang)].to_numpy(),
         h("score"): rated["score_rounded"].astype("float64").to_numpy(),
@@ -188,6 +228,9 @@ def export_table(rated: pd.DataFrame, lang: str = i18n.DEFAULT_LANGUAGE) -> pd.D
         h("band"): rated["band"].to_numpy(),
         h("indicators"): pd.array(rated["n_indicators"], dtype="Int64"),
     })
+    if change.isin(TERRITORY_CHANGES).any():
+        out[h("territory")] = territory.to_numpy(dtype=object)
+    return out
 
 
 def history_export(history: pd.DataFrame, lang: str = i18n.DEFAULT_LANGUAGE) -> pd.DataFrame:
