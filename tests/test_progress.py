@@ -179,3 +179,82 @@ def test_national_progress_ignores_an_incomplete_year(store):
                     "('JOBS', '75', '2023', 250, 260), ('JOBS', '79', '2023', 130, NULL)")
     nat = progress(store).set_index(["indicator_id", "unit_code"]).loc[("JOBS", NATIONAL)]
     assert nat["latest_year"] == 2022 and nat["latest_value"] == 363
+
+
+# -- issue 9: territorial reforms ----------------------------------------------------------------------------------
+
+def run_unit(unit, values: dict[int, float], baseline=(None, None), target=(2030, 200), **kw):
+    series = pd.DataFrame({"indicator_id": "k", "unit_code": unit, "year": list(values),
+                           "value": list(values.values())})
+    targets = pd.DataFrame({"indicator_id": ["k"], "unit_code": [unit], "direction": ["up"],
+                            "baseline_value": [baseline[1]], "baseline_year": [baseline[0]],
+                            "target_value": [target[1]], "target_year": [target[0]]})
+    return progress(series, targets, **kw).iloc[0]
+
+
+def test_a_baseline_before_the_territory_changed_moves_to_the_first_value_after_it():
+    # East Kazakhstan: 2020 100, 2021 110 (old territory), 2022 60 (Abai left), 2023 66
+    vals = {2020: 100, 2021: 110, 2022: 60, 2023: 66}
+    r = run_unit("63", vals, baseline=(2020, 100))
+    assert r["territory_break_year"] == 2022
+    assert r["baseline_year"] == 2022 and r["baseline_value"] == 60
+    assert r["latest_year"] == 2023 and r["n_points"] == 2
+    assert r["g_obs"] == pytest.approx(0.10)                      # 60 -> 66, never 100 -> 66 ("moving away")
+    assert r["g_req"] == pytest.approx((200 / 60) ** (1 / 8) - 1)
+    assert r["status"] is not None and r["status"] != "moving_away"
+    # Akmola with the same numbers: no break, the fall from 110 to 60 is a fall
+    r11 = run_unit("11", vals, baseline=(2020, 100))
+    assert pd.isna(r11["territory_break_year"]) and r11["baseline_year"] == 2020 and r11["status"] == "moving_away"
+
+
+def test_projection_uses_only_the_new_territory():
+    # old territory 2017-2021 far above; from 2022: 50, 60, 70 -> 50 + 10 a year -> 130 in 2030 (with the old
+    # points among the last five the line would fall)
+    vals = {2017: 500, 2018: 500, 2019: 500, 2020: 500, 2021: 500, 2022: 50, 2023: 60, 2024: 70}
+    r = run_unit("63", vals)
+    assert r["territory_break_year"] == 2022 and r["projected_value"] == pytest.approx(130.0)
+
+
+def test_one_value_after_the_break_gives_no_status_with_the_reason():
+    r = run_unit("19", {2020: 100, 2021: 110, 2022: 60}, baseline=(2020, 100))
+    assert r["status"] is None and r["reason"] == "territory changed"
+    assert r["territory_break_year"] == 2022 and r["n_points"] == 1
+
+
+def test_a_break_in_or_before_the_baseline_year_changes_nothing():
+    r = run_unit("63", {2022: 60, 2023: 66})                      # baseline 2022 = the reform year: new territory
+    assert pd.isna(r["territory_break_year"]) and r["baseline_year"] == 2022 and r["g_obs"] == pytest.approx(0.10)
+    r75 = run_unit("75", {2015: 100, 2016: 110}, baseline=(2015, 100))   # Almaty's 2014 change is before
+    assert pd.isna(r75["territory_break_year"])
+
+
+def test_the_latest_break_counts_and_breaks_after_the_latest_value_do_not():
+    # Almaty region: 2014 and 2022. Baseline 2010, values to 2021 -> rebased at 2014 (2022 is after the latest)
+    r = run_unit("19", {2010: 100, 2013: 110, 2014: 80, 2021: 120}, baseline=(2010, 100))
+    assert r["territory_break_year"] == 2014 and r["baseline_value"] == 80
+    r = run_unit("19", {2010: 100, 2014: 80, 2021: 120, 2022: 90, 2023: 99}, baseline=(2010, 100))
+    assert r["territory_break_year"] == 2022 and r["baseline_value"] == 90
+
+
+def test_the_country_and_an_explicit_breaks_mapping():
+    vals = {2020: 100, 2021: 110, 2022: 60, 2023: 66}
+    assert pd.isna(run_unit(NATIONAL, vals, baseline=(2020, 100))["territory_break_year"])
+    assert pd.isna(run_unit("63", vals, baseline=(2020, 100), breaks={})["territory_break_year"])
+    assert run_unit("11", vals, baseline=(2020, 100), breaks={"11": [2022]})["territory_break_year"] == 2022
+
+
+def test_store_progress_of_a_region_across_the_reform(tmp_path):
+    s = Store(tmp_path / "sac.duckdb")
+    with s.write() as cur:
+        cur.execute("""INSERT INTO indicators (indicator_id, name_en, name_ru, name_kk, direction, periodicity,
+                       cumulative, aggregation, baseline_value, baseline_year, target_value, target_year) VALUES
+            ('LE', 'life', 'l', 'l', 'up', 'year', false, 'mean', 70, 2020, 75, 2030)""")
+        cur.execute("""INSERT INTO indicator_values (indicator_id, unit_code, period, plan, fact) VALUES
+            ('LE', '63', '2020', NULL, 72), ('LE', '63', '2021', NULL, 71), ('LE', '63', '2022', NULL, 70),
+            ('LE', '63', '2023', NULL, 70.7), ('LE', '11', '2020', NULL, 70), ('LE', '11', '2023', NULL, 71)""")
+    p = progress(s).set_index(["indicator_id", "unit_code"])
+    assert p.loc[("LE", "63"), "territory_break_year"] == 2022 and p.loc[("LE", "63"), "baseline_year"] == 2022
+    assert p.loc[("LE", "63"), "g_obs"] == pytest.approx(0.01)
+    assert pd.isna(p.loc[("LE", "11"), "territory_break_year"]) and p.loc[("LE", "11"), "baseline_year"] == 2020
+    assert pd.isna(p.loc[("LE", NATIONAL), "territory_break_year"])
+    s.close()

@@ -35,32 +35,47 @@ Rules this module commits to (where the spec leaves room):
 - **Projection**: ordinary least squares over the last ``projection_points`` points
   (baseline included when it is among them), evaluated at T; ``projected_achieved``
   compares it with the target, direction-aware.
+- **Territory** (issue 9, :mod:`sac.metrics.territory`): a unit's values from before its territory changed
+  are never compared with values after it. When the baseline year is before a break year B of the unit
+  (the latest one up to the unit's latest value: East Kazakhstan 2022, Almaty city 2014, Shymkent's start
+  in 2018), progress uses only the part of the series from B on: the baseline becomes the unit's first value
+  in or after B, earlier values are left out (of the projection too), and ``territory_break_year`` = B says
+  so (the baseline year shown is then the new one). When that part has fewer than two points there is no
+  status and the reason is 'territory changed'. A break in or before the baseline year changes nothing (the
+  reform year is on the new territory). The national series (``'KZ'``) has no breaks.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 
 from sac import methodology as _methodology
+from sac.metrics import territory as _territory
 
 NATIONAL = "KZ"
 
 STATUSES = ("achieved", "on_track", "acceleration_needed", "limited_progress", "moving_away")
 
 
-def progress_core(series: pd.DataFrame, targets: pd.DataFrame, config=None) -> pd.DataFrame:
+def progress_core(series: pd.DataFrame, targets: pd.DataFrame, config=None,
+                  breaks: Mapping[str, Sequence[int]] | None = None) -> pd.DataFrame:
     """Progress of each (indicator, unit) in ``targets`` given yearly ``series``.
 
     ``series``: indicator_id, unit_code, year (int), value (NaN ignored).
     ``targets``: indicator_id, unit_code, direction ('up'|'down'|None), baseline_value,
     baseline_year, target_value, target_year (NaN = unknown).
+    ``breaks``: unit_code -> the years its territory changed (module rule "Territory"); None = the
+    territorial reforms table (:func:`sac.metrics.territory.break_years`), ``{}`` = none.
 
     Returns one row per targets row: indicator_id, unit_code, direction, baseline_year,
     baseline_value, latest_year, latest_value, target_year, target_value, n_points,
     g_obs, g_req, q, achieved (nullable bool), status (one of STATUSES or None), reason
     (None when there is a status), projected_value, projected_achieved (nullable bool),
-    methodology_version.
+    territory_break_year (Int64: the unit's territory changed after the given baseline year and only
+    the values from this year on are used; NA otherwise), methodology_version.
     """
     cfg, version = _methodology.resolve(config)
     pc = cfg["progress"]
@@ -83,6 +98,22 @@ def progress_core(series: pd.DataFrame, targets: pd.DataFrame, config=None) -> p
     no_base = t["baseline_value"].isna() | t["baseline_year"].isna()
     t.loc[no_base, "baseline_year"] = t.loc[no_base, "_row"].map(first["year"])
     t.loc[no_base, "baseline_value"] = t.loc[no_base, "_row"].map(first["value"])
+
+    # territory: a baseline from before the unit's latest break (up to its latest value) moves to the first
+    # value from the break on, so an old territory's value is never the start of a new territory's growth
+    if breaks is None:
+        breaks = {u: _territory.break_years(u) for u in t["unit_code"].astype(str).unique() if u != NATIONAL}
+    latest_year = t["_row"].map(s.groupby("_row")["year"].max())
+    t["territory_break_year"] = [
+        max((b for b in breaks.get(str(u), ()) if t0 < b <= ly), default=np.nan)
+        for u, t0, ly in zip(t["unit_code"], t["baseline_year"], latest_year, strict=True)]
+    moved = t["territory_break_year"].notna()
+    if moved.any():
+        after_break = s.merge(t.loc[moved, ["_row", "territory_break_year"]], on="_row")
+        after_break = after_break[after_break["year"] >= after_break["territory_break_year"]]
+        new_base = after_break.sort_values("year").groupby("_row").first()
+        t.loc[moved, "baseline_year"] = t.loc[moved, "_row"].map(new_base["year"])
+        t.loc[moved, "baseline_value"] = t.loc[moved, "_row"].map(new_base["value"])
 
     # points: baseline plus the values after the baseline year
     s = s.merge(t[["_row", "baseline_year"]], on="_row")
@@ -138,6 +169,8 @@ def progress_core(series: pd.DataFrame, targets: pd.DataFrame, config=None) -> p
     reasons = ["no target", "fewer than two points", None, "baseline not positive", "latest value not positive",
                "target not positive", "target year not after baseline", "required growth is zero"]
     reason = np.select(conditions, reasons, default=None)
+    # after a break, too few points of the new territory: say why, not just "fewer than two points"
+    reason = np.where(few & ~no_target & moved.to_numpy(bool), "territory changed", reason)
     gate = np.select(conditions, ["x", "x", "achieved", "x", "x", "x", "x", "x"], default="")
     on_track, accel = float(pc["on_track"]), float(pc["acceleration"])
     q_cmp = np.round(q, 12)  # Q = 0.95 computed as 0.9499999999999988 is on track (as plan_fact rounds A)
@@ -161,6 +194,7 @@ def progress_core(series: pd.DataFrame, targets: pd.DataFrame, config=None) -> p
         "reason": pd.Series(reason, dtype=object),
         "projected_value": proj,
         "projected_achieved": pd.array(np.where(np.isnan(proj) | np.isnan(yT), False, proj_ach), dtype="boolean"),
+        "territory_break_year": _int(t["territory_break_year"]),
     })
     out.loc[~computable, "achieved"] = pd.NA
     out.loc[np.isnan(proj) | np.isnan(yT), "projected_achieved"] = pd.NA
@@ -294,14 +328,15 @@ def national_series(yearly: pd.DataFrame, passport: pd.DataFrame, regions: pd.Da
     return g[["indicator_id", "unit_code", key, "value", "n_units", "n_expected", "complete"]].reset_index(drop=True)
 
 
-def progress(data, targets: pd.DataFrame | None = None, config=None, **store_kwargs) -> pd.DataFrame:
+def progress(data, targets: pd.DataFrame | None = None, config=None, breaks=None, **store_kwargs) -> pd.DataFrame:
     """Progress to target. ``data`` is either the ``series`` frame (then ``targets`` is required)
     or a Store (then ``store_kwargs`` go to :func:`progress_inputs`, and the store's current
-    methodology is used unless ``config`` is given). Columns: see :func:`progress_core`."""
+    methodology is used unless ``config`` is given). ``breaks``: see :func:`progress_core`.
+    Columns: see :func:`progress_core`."""
     if isinstance(data, pd.DataFrame):
         if targets is None:
             raise ValueError("targets frame required with a series frame")
-        return progress_core(data, targets, config)
+        return progress_core(data, targets, config, breaks)
     store = data
     series, tg = progress_inputs(store, **store_kwargs)
-    return progress_core(series, tg, config if config is not None else _methodology.current(store))
+    return progress_core(series, tg, config if config is not None else _methodology.current(store), breaks)
