@@ -310,10 +310,10 @@ def test_an_uploaded_programme_is_named_once_its_name_is_uploaded(uploaded_unkno
 
 # -- issue 9, item 4: the republic as a unit in a budget upload (the importer's; pinned as it is today) -------------
 
-def test_a_budget_row_of_the_republic_is_skipped_as_a_totals_row_today(tmp_path, monkeypatch):
-    """What happens today: a budget row whose unit is 'Республика Казахстан' (the republican budget) is taken for
-    a totals row, skipped, and reported with severity 'info' only; nothing of it is stored. The report recommends
-    a warning for kind 'budget' that says to upload the republican budget under the ministry's organisation code."""
+def test_a_budget_row_of_the_republic_is_a_warning_saying_what_to_do(tmp_path, monkeypatch):
+    """A budget row whose unit is 'Республика Казахстан' (the republican budget) is skipped (the republic has no
+    unit here) with a warning that says to upload it under the ministry's organisation code; it was an 'info'
+    totals row before (issue 9). Nothing of it is stored."""
     from sac.ingest import import_file
 
     s = _fresh_store(tmp_path, monkeypatch, 9_300_000)
@@ -324,6 +324,7 @@ def test_a_budget_row_of_the_republic_is_skipped_as_a_totals_row_today(tmp_path,
     assert rep.status == "committed" and rep.totals == 1
     problems = rep.problems
     row2 = problems[problems["row"] == 2]
-    assert row2[["severity", "code"]].values.tolist() == [["info", "totals_row"]]
+    assert row2[["severity", "code"]].values.tolist() == [["warning", "republic_budget_row"]]
+    assert "organisation code of the ministry" in row2["message"].iloc[0]
     assert s.df("SELECT unit_code, plan FROM budget_lines").values.tolist() == [["75", 10.0]]
     s.close()

@@ -81,6 +81,8 @@ MESSAGES = {
     "duplicate_file": "this file was already committed as batch {value}",
     "outlier": "{column!r}: {value!r} is far from this unit's own history (modified z-score above 3.5): confirm it",
     "totals_row": "totals row skipped: {value!r}",
+    "republic_budget_row": "{value!r} is the republic as a whole, skipped: upload the republican budget under the "
+                           "organisation code of the ministry that administers the programme (e.g. MLSP, MF)",
     "ignored_column": "column {column!r} is not used",
     "no_header": "no header row with known column names in the first 15 rows",
     "no_sheet": "no such sheet: {value}",
@@ -270,6 +272,10 @@ NOT_REPORTED_SQL = ", ".join(literal(x) for x in NOT_REPORTED)
 _TOTALS_SQL = ("^\\s*(итого|всего|барлығы|барлыгы|жиыны|жиынтығы|total|grand total|subtotal|республика казахстан|"
                "казахстан|қазақстан республикасы|казахстан республикасы|по республике|республика бойынша|рк|"
                "kazakhstan|republic of kazakhstan)(\\s|$|[.,:;()\\-])")
+
+
+_REPUBLIC_SQL = ("(республика казахстан|казахстан|қазақстан республикасы|казахстан республикасы|по республике|"
+                 "республика бойынша|^\\s*рк(\\s|$)|kazakhstan|republic of kazakhstan)")
 
 
 def _trimmed(cell: str) -> str:
@@ -552,8 +558,14 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
         f"SELECT count(*), count(*) FILTER (_blank), count(*) FILTER (_totals), {nr_count}, "
         f"count(*) FILTER (_skip AND NOT _blank AND NOT _totals) FROM {all_rows}").fetchall()[0]
     if rep.totals:
+        # In a budget the republic is no totals row but the republican budget, which has no unit of its own here:
+        # skipped all the same, but said as a warning with what to do instead.
+        republic = (f"regexp_matches(coalesce(_note, ''), '(?i){_REPUBLIC_SQL}')" if spec.kind == "budget"
+                    else "FALSE")
         probs.append(cur.execute(
-            f"SELECT _row AS row, NULL AS column, _note AS value, 'info' AS severity, 'totals_row' AS code "
+            f"SELECT _row AS row, NULL AS column, _note AS value, "
+            f"CASE WHEN {republic} THEN 'warning' ELSE 'info' END AS severity, "
+            f"CASE WHEN {republic} THEN 'republic_budget_row' ELSE 'totals_row' END AS code "
             f"FROM {all_rows} WHERE _totals ORDER BY 1").df())
     for name in not_reported if skipped else ():  # the skipped rows are not in the stage the checks read
         probs.append(cur.execute(

@@ -205,7 +205,8 @@ def _spending_spikes(store, period, region, m, names) -> pd.DataFrame:
         per_lang = {}
         for lang in ("en", "ru", "kk"):
             pname = prog[f"program_name_{lang}"].get(r["program_code"]) if r["program_code"] in prog.index else None
-            label = f"{r['program_code']} {pname}" if isinstance(pname, str) and pname else r["program_code"]
+            label = (f"{r['program_code']} {pname}" if isinstance(pname, str) and pname and pname != r["program_code"]
+                     else r["program_code"])  # an unnamed programme is named by its code, once
             unit = names[lang].get(r["unit_code"], r["unit_code"])
             per_lang[lang] = {"name": f"{label} — {unit}", "share": _n(100 * r["spike_share"], lang),
                               "thr": _n(100 * r["threshold"], lang, 0)}
