@@ -409,12 +409,48 @@ def rating_dots(df: pd.DataFrame, *, lang: str = "en", labels: Mapping[str, str]
     return fig
 
 
+# --- territory breaks (issue 9) ----------------------------------------------------------------------------------
+
+#: the default words of a territory break line ('{year}' is filled in)
+BREAK_LABEL = "territory changed {year}"
+_BREAK_LINE = dict(color=_INK, dash="dash", width=1.5)
+
+
+def _year_of(x) -> int | None:
+    """The calendar year of a period code ('2022', '2022-Q3', '2022-07') or a date; None when neither."""
+    if isinstance(x, (pd.Timestamp, _dt.date)):
+        return int(x.year)
+    text = str(x)
+    return int(text[:4]) if text[:4].isdigit() else None
+
+
+def _visible_breaks(years: Sequence[int | None], breaks: Sequence[int] | None) -> list[int]:
+    """The break years with data on both sides: some value of a year before it and some of it or after
+    (a line where the series starts or after it ends marks nothing in the figure)."""
+    have = [y for y in years if y is not None]
+    if not breaks or not have:
+        return []
+    return sorted({int(b) for b in breaks if min(have) < int(b) <= max(have)})
+
+
+def _break_line(fig: go.Figure, x, label: str, year: int) -> None:
+    """A dashed vertical line at ``x`` (axis units) and its label at the top of the plot, right of the line."""
+    fig.add_shape(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1, line=_BREAK_LINE)
+    fig.add_annotation(x=x, xref="x", y=1, yref="paper", text=plain(str(label).replace("{year}", str(year))),
+                       showarrow=False, xanchor="left", yanchor="top", xshift=4, align="left",
+                       font=dict(size=11, color=_INK), bgcolor="rgba(255,255,255,0.8)")
+
+
 def rank_history(df: pd.DataFrame, *, lang: str = "en", highlight: Sequence[str] | None = None,
-                 title: str | None = None, rank_title: str | None = None) -> go.Figure:
+                 title: str | None = None, rank_title: str | None = None, breaks: Sequence[int] | None = None,
+                 break_label: str = BREAK_LABEL) -> go.Figure:
     """Rank over periods, one line per unit, rank 1 on top.
 
     Input columns: ``period`` (a code such as '2024-Q3' or a date), ``unit_name``, ``rank`` (NaN = not rated
     that period: a gap in the line, not a rank). ``highlight``: units drawn in colour, the rest in light grey.
+    ``breaks``: for one unit's history, the years its territory changed
+    (:func:`sac.metrics.territory.break_years`): a dashed line between the last period before the year and
+    the first of it, labelled ``break_label`` ('{year}' filled in), where periods lie on both sides.
     """
     _require(df, ["period", "unit_name", "rank"], "rank_history")
     d = df.copy()
@@ -443,23 +479,32 @@ def rank_history(df: pd.DataFrame, *, lang: str = "en", highlight: Sequence[str]
     fig.update_yaxes(autorange=False, range=[(hi if pd.notna(hi) else 1) + 0.5, 0.5],
                      dtick=1 if pd.notna(hi) and hi <= 25 else None,
                      title=dict(text=plain(rank_title)) if rank_title else None)
+    rated_years = [_year_of(p) for p in d.loc[d["rank"].notna(), "period"]]
     if periods and not isinstance(periods[0], (pd.Timestamp, _dt.date)):
         fig.update_xaxes(type="category", categoryorder="array", categoryarray=[plain(p) for p in periods])
+        years = [_year_of(p) for p in periods]
+        for year in _visible_breaks(rated_years, breaks):
+            first = next(i for i, y in enumerate(years) if y is not None and y >= year)
+            _break_line(fig, first - 0.5, break_label, year)     # between two categories
     else:
         fig.update_xaxes(tickformat=DATE_TICKFORMAT)
+        for year in _visible_breaks(rated_years, breaks):
+            _break_line(fig, f"{year}-01-01", break_label, year)
     fig.update_layout(legend=dict(orientation="v", y=1, x=1.02, yanchor="top"))
     return fig
 
 
 # --- indicators --------------------------------------------------------------------------------------------------
 
-SERIES_LABELS = {"plan": "plan", "fact": "fact", "target": "target", "projection": "projection"}
+SERIES_LABELS = {"plan": "plan", "fact": "fact", "target": "target", "projection": "projection",
+                 "territory_break": BREAK_LABEL}
 
 
 def indicator_series(df: pd.DataFrame, target_value: float | None = None, target_year: int | None = None,
                      projection: pd.DataFrame | float | None = None, unit_of_measure: str | None = None, *,
                      lang: str = "en", labels: Mapping[str, str] | None = None, title: str | None = None,
-                     value_format: str = ",.1f", date_tickformat: str = DATE_TICKFORMAT) -> go.Figure:
+                     value_format: str = ",.1f", date_tickformat: str = DATE_TICKFORMAT,
+                     breaks: Sequence[int] | None = None) -> go.Figure:
     """One indicator for one unit over time: plan dashed, fact as markers and line, target, projection.
 
     Input columns: ``period_start`` or ``date`` (the x position), ``plan``, ``fact`` (NaN = no data: a gap,
@@ -468,6 +513,11 @@ def indicator_series(df: pd.DataFrame, target_value: float | None = None, target
     ``date`` (or ``period_start``) and ``value``, or the projected value at ``target_year`` (drawn from the
     last fact). ``unit_of_measure`` titles the y axis. Trace names come from ``labels``
     (``SERIES_LABELS`` keys).
+
+    ``breaks``: the years the unit's territory changed (:func:`sac.metrics.territory.break_years`; none for
+    the country). Each one with a plan or fact on both sides is a dashed vertical line on 1 January of that
+    year, where the new territory's values begin, labelled ``labels['territory_break']`` with ``{year}``
+    filled in ('territory changed 2022').
     """
     xcol = "period_start" if "period_start" in df.columns else "date"
     _require(df, [xcol, "plan", "fact"], "indicator_series")
@@ -510,6 +560,11 @@ def indicator_series(df: pd.DataFrame, target_value: float | None = None, target
                                      name=lab["target"], marker=dict(symbol="star", size=16, color=_INK),
                                      text=[lab["target"]], textposition="top center",
                                      hovertemplate=f"{lab['target']}<br>{hv}<extra></extra>"))
+    valued = d["_x"][(pd.to_numeric(d["plan"], errors="coerce").notna() | fact.notna()).to_numpy(bool)]
+    for year in _visible_breaks([x.year for x in valued.dropna()], breaks):
+        # the label is the caller's text (already plain() in ``lab``): fill the year in before escaping
+        raw = (labels or {}).get("territory_break", SERIES_LABELS["territory_break"])
+        _break_line(fig, f"{year}-01-01", raw, year)
     _layout(fig, lang, title, height=420)
     fig.update_xaxes(type="date", tickformat=date_tickformat, hoverformat=DATE_TICKFORMAT)
     fig.update_yaxes(title=dict(text=unit_of_measure) if unit_of_measure else None, tickformat=",")

@@ -465,3 +465,62 @@ def test_percentages_printed_on_bars_have_one_decimal():
     cum = C.cumulative_execution(pd.DataFrame({"month": [1, 2], "cum_share_spent": [0.1, 0.2],
                                                "elapsed_share": [1 / 12, 2 / 12]}))
     assert ":.1%" in cum.data[0].hovertemplate
+
+
+# --- territory breaks (issue 9) ------------------------------------------------------------------------------------
+
+def _series_2020_2023() -> pd.DataFrame:
+    return pd.DataFrame({"period_start": pd.to_datetime(["2020-01-01", "2021-01-01", "2022-01-01", "2023-01-01"]),
+                         "plan": [np.nan] * 4, "fact": [100.0, 110.0, 60.0, 66.0]})
+
+
+def _break_marks(fig: go.Figure) -> tuple[list, list]:
+    lines = [s for s in fig.layout.shapes if s.type == "line" and s.yref == "paper" and s.line.dash == "dash"]
+    notes = [a for a in fig.layout.annotations if "territory" in str(a.text) or "территория" in str(a.text)]
+    return lines, notes
+
+
+def test_indicator_series_marks_the_territory_break_of_east_kazakhstan_and_none_for_akmola():
+    from sac.metrics import territory
+    fig = C.indicator_series(_series_2020_2023(), breaks=territory.break_years("63"))
+    lines, notes = _break_marks(fig)
+    assert len(lines) == 1 and pd.Timestamp(lines[0].x0) == pd.Timestamp("2022-01-01") == pd.Timestamp(lines[0].x1)
+    assert [a.text for a in notes] == ["territory changed 2022"] and pd.Timestamp(notes[0].x) == pd.Timestamp("2022")
+    fig11 = C.indicator_series(_series_2020_2023(), breaks=territory.break_years("11"))
+    assert _break_marks(fig11) == ([], [])
+    assert _break_marks(C.indicator_series(_series_2020_2023())) == ([], [])          # the country: no breaks
+
+
+def test_indicator_series_break_label_is_translated_and_plain_text():
+    fig = C.indicator_series(_series_2020_2023(), breaks=[2022],
+                             labels={"territory_break": "территория изменилась <b>{year}</b>"})
+    _, notes = _break_marks(fig)
+    assert [a.text for a in notes] == ["территория изменилась &lt;b&gt;2022&lt;/b&gt;"]
+
+
+@pytest.mark.parametrize("breaks, shown", [
+    ([2020], []),            # where the series starts: nothing before it to mark
+    ([2024], []),            # after the last value
+    ([2014, 2022], [2022]),  # Almaty region: only the one inside the data
+    ([2021, 2022], [2021, 2022]),
+])
+def test_indicator_series_marks_only_breaks_with_values_on_both_sides(breaks, shown):
+    lines, _ = _break_marks(C.indicator_series(_series_2020_2023(), breaks=breaks))
+    assert [pd.Timestamp(s.x0).year for s in lines] == shown
+
+
+def test_indicator_series_quarterly_break_sits_before_the_first_quarter_of_the_year():
+    q = pd.DataFrame({"period_start": pd.to_datetime(["2021-07-01", "2021-10-01", "2022-01-01", "2022-04-01"]),
+                      "plan": [1.0, 1.0, 1.0, 1.0], "fact": [np.nan] * 4})            # plans count as data
+    lines, _ = _break_marks(C.indicator_series(q, breaks=[2022]))
+    assert [pd.Timestamp(s.x0) for s in lines] == [pd.Timestamp("2022-01-01")]
+
+
+def test_rank_history_of_one_region_marks_its_break_between_the_years():
+    df = pd.DataFrame({"period": ["2020", "2021", "2022", "2023"], "unit_name": ["EKO"] * 4, "rank": [3, 4, 9, 8]})
+    fig = C.rank_history(df, breaks=[2022], break_label="территория изменилась {year}")
+    lines, notes = _break_marks(fig)
+    assert [s.x0 for s in lines] == [1.5]                  # between '2021' (index 1) and '2022' (index 2)
+    assert [a.text for a in notes] == ["территория изменилась 2022"]
+    assert _break_marks(C.rank_history(df)) == ([], [])
+    assert _break_marks(C.rank_history(df, breaks=[2020])) == ([], [])
