@@ -8,7 +8,7 @@ import streamlit as st
 
 from sac import charts
 from sac.auth.permissions import allowed_units, restrict_frame
-from sac.metrics import goalmap
+from sac.metrics import goalmap, territory
 from sac.ui import cache, guard, lang, widgets
 from sac.ui.text import md_escape
 from sac.views import indicators as v
@@ -55,6 +55,8 @@ def _progress_block(prog: pd.DataFrame, unit: str | None) -> None:
     st.caption(tr("indicators.progress_target_line", baseline=md_escape(lang.num(r["baseline_value"], 2, unit)),
                   baseline_year=_year(r["baseline_year"]), target=md_escape(lang.num(r["target_value"], 2, unit)),
                   target_year=_year(r["target_year"])))
+    if pd.notna(r.get("territory_break_year", pd.NA)):   # the baseline moved to the new territory (issue 9)
+        st.caption(tr("indicators.progress_territory_break", year=int(r["territory_break_year"])))
     if pd.isna(r["status"]):
         key = v.PROGRESS_REASONS.get(str(r["reason"]))
         reason = tr(f"indicators.{key}") if key else tr("indicators.reason_other", reason=md_escape(r["reason"]))
@@ -167,8 +169,10 @@ with left:
             s.rename(columns={"start_date": "period_start"}), target_value=target_value, target_year=target_year,
             projection=projection, unit_of_measure=unit, lang=L,
             date_tickformat="%Y" if p["periodicity"] == "year" else charts.DATE_TICKFORMAT,
+            breaks=territory.break_years(region) if region else None,   # the country's territory never changed
             labels={"plan": tr("indicators.trace_plan"), "fact": tr("indicators.trace_fact"),
-                    "target": tr("indicators.trace_target"), "projection": tr("indicators.trace_projection")})
+                    "target": tr("indicators.trace_target"), "projection": tr("indicators.trace_projection"),
+                    "territory_break": tr("indicators.chart_territory_break")})
         widgets.chart(fig, f"{indicator}_{region or 'KZ'}", key="series_chart")
         _progress_block(prog, unit)
         if region is None:

@@ -11,6 +11,7 @@ import streamlit as st
 from sac import charts
 from sac.auth.permissions import allowed_units, can_open
 from sac.metrics import projects as projects_metrics
+from sac.metrics import territory
 from sac.ui import cache, guard, lang, widgets
 from sac.ui.lang import tr
 from sac.ui.text import md_escape
@@ -160,7 +161,8 @@ else:
     h1, h2 = st.columns([3, 2])
     with h1:
         fig = charts.rank_history(mine.assign(unit_name=mine[name_col], rank=mine["rank"].astype("Float64"))
-                                  [["period", "unit_name", "rank"]], lang=code, rank_title=tr("region.col_rank"))
+                                  [["period", "unit_name", "rank"]], lang=code, rank_title=tr("region.col_rank"),
+                                  breaks=territory.break_years(kato), break_label=tr("region.chart_territory_break"))
         fig.update_yaxes(range=[20.5, 0.5])
         widgets.chart(fig, f"region_{kato}_rank_history", key="region_history")
     with h2:

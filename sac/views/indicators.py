@@ -243,7 +243,7 @@ PROGRESS_REASONS = {
     "no target": "reason_no_target", "fewer than two points": "reason_fewer_points",
     "baseline not positive": "reason_baseline", "latest value not positive": "reason_latest",
     "target not positive": "reason_target", "target year not after baseline": "reason_target_year",
-    "required growth is zero": "reason_zero_growth",
+    "required growth is zero": "reason_zero_growth", "territory changed": "reason_territory",
 }
 
 
