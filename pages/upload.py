@@ -42,8 +42,8 @@ def _problems_table(rep: ingest.ImportReport) -> pd.DataFrame:
                 for c, col, v, m in zip(p["code"], p["column"], p["value"], p["message"], strict=True)]
     return pd.DataFrame({
         tr("upload.col_row"): p["row"],
-        tr("upload.col_column"): p["column"],
-        tr("upload.col_value"): p["value"],
+        tr("upload.col_column"): p["column"].fillna(""),  # a problem of the whole file has no column or value
+        tr("upload.col_value"): p["value"].fillna(""),
         tr("upload.col_severity"): [tr(f"upload.severity_{s}") for s in p["severity"]],
         tr("upload.col_message"): messages,
     })

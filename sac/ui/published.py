@@ -124,7 +124,7 @@ def render(store, user, units: set[str] | None, nonce: int, problems_table) -> N
         block_name = st.selectbox(tr("upload.table_block"), names, index=names.index(default_block),
                                   key=f"table_block_{nonce}")
     block = layout.block(block_name) if block_name in names else layout.block()
-    periods = list(block.periods.values())
+    periods = sorted(block.periods.values())
     # the choices below belong to this sheet and block: another one starts them afresh (and offers its profile)
     sk = f"{nonce}_{profiles.fingerprint(layout)[:8]}_{names.index(block.name)}"
 
