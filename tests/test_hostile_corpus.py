@@ -151,13 +151,16 @@ def test_upload_page(runs, name):
 
 
 def test_corpus_is_seeded_and_bounded():
-    """The same seed gives the same bytes; every file is under 2.5 MB, every spreadsheet under 1 MB."""
+    """The same seed gives the same bytes; every file is under 2.5 MB, every spreadsheet under 1 MB; every
+    expected message is a valid pattern."""
     def digest(cases):
         return [(c.name, hashlib.sha256(c.data).hexdigest()) for c in cases]
 
     assert digest(hostile.csv_cases(random.Random(hostile.SEED))) == digest(
         [c for c in CASES if c.name.endswith(".csv")])
     for c in CASES:
+        for r in c.expect.message:
+            re.compile(r)
         assert len(c.data) < 2.5 * 2**20, c.name
         if c.name.endswith((".xlsx", ".csv")):
             assert len(c.data) < 1.1 * 2**20, c.name
