@@ -368,6 +368,8 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
         file_problem("unreadable", value=f"{fmt.upper()}: {readers.clean_error(e)}")
         return finish(False, [])
     rep.sheet, rep.header_row = raw.sheet, raw.header_row
+    # headers are quoted into SQL constants (problem listings), which cannot hold NUL: shown as U+FFFD
+    raw.headers = [h.replace("\x00", "\ufffd") for h in raw.headers]
     found, issues = match_headers(spec, raw.headers)
     for code, h in issues:
         file_problem(code, column=h, severity="info")
