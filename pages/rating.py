@@ -143,6 +143,8 @@ else:
     st.subheader(tr("rating.apart_title"))
     st.caption(tr("rating.apart_explain"))
     pairs = views.not_clearly_apart(table, name_col)
+    visible = set(shown["unit_code"])  # a project office hears of its own regions' neighbours only as far as it sees
+    pairs = pairs[pairs["unit_a"].isin(visible) & pairs["unit_b"].isin(visible)] if len(pairs) else pairs
     if pairs.empty:
         st.success(tr("rating.all_apart"), icon=":material/check_circle:")
     else:

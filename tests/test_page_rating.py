@@ -127,6 +127,12 @@ def test_project_office_sees_its_regions_only(app_env):
     at = open_page(PAGE, user=OFFICE)
     assert not at.exception
     assert set(_table(at)["Region"]) <= {"Almaty"}
+    # nor is another region named in the 'not clearly apart' list (it named every region's pairs)
+    said = " ".join(m.value for m in at.markdown) + " ".join(w.value for w in at.warning)
+    from sac.store import Store
+    with Store(app_env["SAC_DB_PATH"]) as s:
+        others = [n for n in s.df("SELECT name_en FROM regions WHERE kato <> '75'")["name_en"]]
+    assert not [n for n in others if n in said.replace("Almaty Region", "")], said
 
 
 def test_public_reader_gets_no_profile_links(app_env):
