@@ -130,3 +130,48 @@ def test_readers_keep_reading_during_a_long_import(store, tmp_path):
     assert rep.status == "committed" and rep.inserted == 150_000
     assert reads_during >= 3                          # the reader was not blocked by the import
     assert set(seen) <= {before, before + 150_000}    # and never saw half of it
+
+
+_OPEN = ("import sys; from sac.store import Store; s = Store(sys.argv[1], read_only=sys.argv[2] == 'ro', "
+         "lock_timeout=0.5); print(s.scalar(\"SELECT value FROM meta WHERE key = 'probe'\")); s.close()")
+
+
+def _open_elsewhere(path: Path, mode: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-c", _OPEN, str(path), mode], cwd=ROOT, capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=str(ROOT)), timeout=60)
+
+
+def test_an_open_store_keeps_other_processes_out_until_it_closed_and_checkpointed(tmp_path):
+    """From open to close nobody else opens the file, not even to read its headers (issue 8, finding 2: a process
+    that read them before another's last checkpoint lost that process's batch). A second Store in the same process
+    shares the hold, and closing it does not let anyone in while the first is open. Closing checkpoints: the file
+    alone holds every commit."""
+    path = tmp_path / "sac.duckdb"
+    s = Store(path)
+    with s.write() as cur:
+        cur.execute("INSERT INTO meta VALUES ('probe', 'committed')")
+    again = Store(path)
+    assert again.scalar("SELECT value FROM meta WHERE key = 'probe'") == "committed"
+    again.close()
+    busy = _open_elsewhere(path, "ro")
+    assert busy.returncode != 0 and "in use by another SAC process" in busy.stderr
+    s.close()
+    assert not Path(f"{path}.wal").exists()
+    copy = tmp_path / "copy.duckdb"
+    copy.write_bytes(path.read_bytes())
+    ok = _open_elsewhere(copy, "ro")
+    assert ok.returncode == 0 and ok.stdout.strip() == "committed", ok.stderr
+
+
+def test_readers_share_the_file_and_a_writer_waits_for_them(tmp_path):
+    path = tmp_path / "sac.duckdb"
+    with Store(path) as s, s.write() as cur:
+        cur.execute("INSERT INTO meta VALUES ('probe', 'seen')")
+    with Store(path, read_only=True) as reader:
+        assert reader.scalar("SELECT value FROM meta WHERE key = 'probe'") == "seen"
+        other_reader = _open_elsewhere(path, "ro")
+        assert other_reader.returncode == 0 and other_reader.stdout.strip() == "seen", other_reader.stderr
+        writer = _open_elsewhere(path, "rw")
+        assert writer.returncode != 0 and "in use by another SAC process" in writer.stderr
+    writer = _open_elsewhere(path, "rw")
+    assert writer.returncode == 0 and writer.stdout.strip() == "seen", writer.stderr

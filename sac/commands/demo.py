@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from sac.store import Store, db_path
+from sac.store import Store, db_path, holding, lock_path
 
 
 def register(subparsers) -> None:
@@ -26,7 +26,9 @@ def register(subparsers) -> None:
 
 
 def _remove(path: Path) -> None:
-    for f in (path, Path(str(path) + ".wal")):
+    """The database file, its write-ahead log and its lock file (only for the build's own file: nothing else
+    opens it; the lock file of a database SAC may open is never removed)."""
+    for f in (path, Path(str(path) + ".wal"), lock_path(path), Path(f"{lock_path(path)}.queue")):
         if f.exists():
             f.unlink()
 
@@ -56,10 +58,11 @@ def run(args: argparse.Namespace) -> int:
             accounts = ensure_demo_accounts(store)
             with store.write() as cur:
                 cur.execute("INSERT OR REPLACE INTO meta VALUES ('demo', '1')")
-        os.replace(tmp, target)
-        wal = Path(str(target) + ".wal")
-        if wal.exists():
-            wal.unlink()
+        with holding(target):   # no SAC process opens the target while it is replaced
+            os.replace(tmp, target)
+            wal = Path(str(target) + ".wal")
+            if wal.exists():
+                wal.unlink()
     finally:
         _remove(tmp)
     summary = ", ".join(f"{k} {v}" for k, v in counts.items())

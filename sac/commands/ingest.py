@@ -81,6 +81,7 @@ def _import(args: argparse.Namespace) -> int:
     with Store() as s:
         rep = import_file(s, args.file, args.kind, sheet=args.sheet, user=args.user or _default_user(),
                           dry_run=args.dry_run, force=args.force)
+    # Reported only now: the store is closed (checkpointed into the file) and the next process may open it.
     print(format_report(rep))
     if rep.status == "rejected" or (args.dry_run and not rep.ok):
         return EXIT_REJECTED
