@@ -281,8 +281,12 @@ class Store:
 
     # -- writing -----------------------------------------------------------
     @contextmanager
-    def write(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        """One writer at a time, one transaction: all of it is committed or none."""
+    def write(self, *, data: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """One writer at a time, one transaction: all of it is committed or none.
+
+        ``data=False`` for writes that change no figure a page computes (a sign-in, a failed one, a sign-out,
+        a language choice): they leave ``data_version`` as it is, so they do not empty every reader's cache
+        (one anonymous wrong password did)."""
         if self.read_only:
             raise PermissionError(f"{self.path} is open read-only")
         with self._write_lock:
@@ -290,10 +294,11 @@ class Store:
             cur.execute("BEGIN TRANSACTION")
             try:
                 yield cur
-                cur.execute(
-                    "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
-                    "WHERE key = 'data_version'"
-                )
+                if data:
+                    cur.execute(
+                        "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
+                        "WHERE key = 'data_version'"
+                    )
                 cur.execute("COMMIT")
             except BaseException:
                 cur.execute("ROLLBACK")

@@ -309,7 +309,7 @@ def _count_attempt(store, name: str, now: dt.datetime, policy: LockoutPolicy) ->
     The ``policy.max_attempts``-th attempt sets the lock at once, so attempts running beside it are
     refused without a check; if its password turns out right, it lifts the lock again.
     """
-    with store.write() as cur:
+    with store.write(data=False) as cur:
         row = _row(cur, name)
         if not _has_password(row):
             return row, 0, None
@@ -353,11 +353,11 @@ def authenticate(store, username: str, password: str, *, now: dt.datetime | None
     if not _has_password(row):
         _dummy_check(password)          # the time of a real check, so timing does not tell which names exist
         reason = "unknown_user" if row is None else "no_password"
-        with store.write() as cur:
+        with store.write(data=False) as cur:
             audit.record(cur, "anonymous", "sign_in_failed", name, {"reason": reason})
         raise SignInFailed("bad_credentials", "wrong user name or password")
     if not check_password(password, row["password_hash"]):
-        with store.write() as cur:
+        with store.write(data=False) as cur:
             audit.record(cur, "anonymous", "sign_in_failed", name, {"reason": "wrong_password", "attempt": attempt})
             if lock is not None:
                 current = cur.execute("SELECT locked_until FROM users WHERE username = ?", [name]).fetchone()
@@ -371,7 +371,7 @@ def authenticate(store, username: str, password: str, *, now: dt.datetime | None
             raise SignInFailed("locked", f"too many failed attempts; account locked until {lock:%Y-%m-%d %H:%M} UTC",
                                lock)
         raise SignInFailed("bad_credentials", "wrong user name or password")
-    with store.write() as cur:
+    with store.write(data=False) as cur:
         # The right password: this attempt and those counted beside it are forgiven, and a lock set by an
         # attempt of the same round (never an older one: a locked account got no check) is lifted.
         cur.execute("UPDATE users SET failed_attempts = 0, locked_until = NULL WHERE username = ?", [name])
@@ -403,7 +403,7 @@ def change_password(store, username: str, old_password: str, new_password: str, 
         raise AccountError("weak_password", "the new password must differ from the current one")
     pw_hash = hash_password(new_password)
     now = now or utcnow()
-    with store.write() as cur:
+    with store.write(data=False) as cur:
         cur.execute("UPDATE users SET password_hash = ?, must_change_password = FALSE, password_changed_at = ?, "
                     "updated_at = ? WHERE username = ?", [pw_hash, now, now, name])
         audit.record(cur, name, "password_changed", name)
@@ -413,7 +413,7 @@ def sign_out(store, user: User) -> None:
     """Audit a sign-out (the session state is the UI's to clear)."""
     if user is None or user.is_public:
         return
-    with store.write() as cur:
+    with store.write(data=False) as cur:
         audit.record(cur, user.username, "sign_out", user.username, {"source": user.source})
 
 
@@ -421,7 +421,7 @@ def set_language(store, username: str, lang: str) -> None:
     """Store the user's interface language ('en', 'ru', 'kk'). Not audited (a preference, not a change of rights)."""
     if lang not in LANGUAGES:
         raise AccountError("invalid", f"unknown language {lang!r}")
-    with store.write() as cur:
+    with store.write(data=False) as cur:
         cur.execute("UPDATE users SET language = ? WHERE username = ?", [lang, normalise_username(username)])
 
 
@@ -433,7 +433,7 @@ def sign_in_oidc(store, user: User, *, now: dt.datetime | None = None) -> User:
     name = _validate_username(user.username)
     _check_role(user.role)
     now = now or utcnow()
-    with store.write() as cur:
+    with store.write(data=False) as cur:
         row = _row(cur, name)
         if row is not None and bool(row["disabled"]):
             audit.record(cur, "anonymous", "sign_in_failed", name, {"reason": "disabled", "source": "oidc"})
@@ -459,7 +459,7 @@ def sign_in_oidc(store, user: User, *, now: dt.datetime | None = None) -> User:
 
 def record_oidc_refused(store, username: str | None, reason: str) -> None:
     """Audit an identity the provider vouched for but the SAC refused (no mapped role, no units)."""
-    with store.write() as cur:
+    with store.write(data=False) as cur:
         audit.record(cur, "anonymous", "sign_in_failed", normalise_username(username or "") or None,
                      {"reason": "oidc_refused", "source": "oidc", "message": reason})
 

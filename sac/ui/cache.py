@@ -45,9 +45,9 @@ def versions() -> tuple[int, int]:
 
 
 @st.cache_data(show_spinner=False, max_entries=512)
-def _run(name: str, data_version: int, method_version: int, args: tuple, kwargs: tuple):
+def _run(name: str, db: str, data_version: int, method_version: int, args: tuple, kwargs: tuple):
     func = _REGISTRY[name]
-    return func(store(), *args, **dict(kwargs))
+    return func(_store(db), *args, **dict(kwargs))
 
 
 _REGISTRY: dict[str, Callable] = {}
@@ -60,8 +60,10 @@ def cached(func: Callable[..., T]) -> Callable[..., T]:
 
     @functools.wraps(func)
     def wrapper(*args, **kwargs):
-        dv, mv = versions()
-        return _run(name, dv, mv, tuple(args), tuple(sorted(kwargs.items())))
+        from sac.store import db_path
+
+        dv, mv = versions()  # the database file is part of the key too: two stores never share a result
+        return _run(name, str(db_path()), dv, mv, tuple(args), tuple(sorted(kwargs.items())))
 
     return wrapper
 
