@@ -26,7 +26,6 @@ TODAY = dt.date(2026, 11, 23)
 @pytest.fixture(scope="session")
 def demo_db_path(tmp_path_factory) -> Path:
     """A demo database file built once; tests must not write to it (copy it with `writable_demo_db`)."""
-    from sac.auth import accounts
     from sac.demo import build_demo
     from sac.store import Store
 
@@ -35,12 +34,19 @@ def demo_db_path(tmp_path_factory) -> Path:
         build_demo(s, today=TODAY)
         # As `python -m sac demo` does: the demo accounts exist (so the app creates no first admin whose
         # generated password would have to be changed before any page opens).
-        rounds, accounts.BCRYPT_ROUNDS = accounts.BCRYPT_ROUNDS, 4
-        try:
-            accounts.ensure_demo_accounts(s)
-        finally:
-            accounts.BCRYPT_ROUNDS = rounds
+        demo_accounts(s)
     return path
+
+
+def demo_accounts(store) -> None:
+    """The demo accounts, hashed at bcrypt's lowest cost (tests sign in, they do not measure bcrypt)."""
+    from sac.auth import accounts
+
+    rounds, accounts.BCRYPT_ROUNDS = accounts.BCRYPT_ROUNDS, 4
+    try:
+        accounts.ensure_demo_accounts(store)
+    finally:
+        accounts.BCRYPT_ROUNDS = rounds
 
 
 @pytest.fixture(scope="session")

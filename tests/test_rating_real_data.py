@@ -57,8 +57,8 @@ def _facts(store) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def real_db(tmp_path_factory) -> Path:
-    from sac.auth import accounts
     from sac.store import Store
+    from tests.conftest import demo_accounts
 
     path = tmp_path_factory.mktemp("realdata") / "sac.duckdb"
     with Store(path) as s:
@@ -71,11 +71,7 @@ def real_db(tmp_path_factory) -> Path:
                             facts[["indicator_id", "unit_code", "period", "fact"]].values.tolist())
             cur.execute("UPDATE meta SET value = ? WHERE key = 'data_version'",
                         [str(2 * 10**9 + uuid.uuid4().int % 10**9)])
-        rounds, accounts.BCRYPT_ROUNDS = accounts.BCRYPT_ROUNDS, 4
-        try:
-            accounts.ensure_demo_accounts(s)
-        finally:
-            accounts.BCRYPT_ROUNDS = rounds
+        demo_accounts(s)
     return path
 
 
