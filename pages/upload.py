@@ -41,7 +41,9 @@ def _problems_table(rep: ingest.ImportReport) -> pd.DataFrame:
                    if "; closest known: " in str(m) else "")
                 for c, col, v, m in zip(p["code"], p["column"], p["value"], p["message"], strict=True)]
     return pd.DataFrame({
-        tr("upload.col_row"): p["row"],
+        # the grid writes a missing row number as a grey 'None': a problem of the whole file shows an empty cell
+        tr("upload.col_row"): (p["row"] if p["row"].notna().all()
+                               else p["row"].map(lambda r: "" if pd.isna(r) else str(int(r)))),
         tr("upload.col_column"): p["column"].fillna(""),  # a problem of the whole file has no column or value
         tr("upload.col_value"): p["value"].fillna(""),
         tr("upload.col_severity"): [tr(f"upload.severity_{s}") for s in p["severity"]],
