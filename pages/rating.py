@@ -44,7 +44,7 @@ set_labels = {c: tr("rating.set_all") if c == views.ALL else tr(f"rating.set_{se
               for c in sets["code"]}
 kind_labels = {k: tr(f"rating.kind_{k}") for k in views.KINDS}
 agg_labels = {a: tr(f"rating.agg_{a}") for a in views.AGGREGATIONS}
-f1, f2, f3, f4 = st.columns([1, 3, 2, 2])
+f1, f2, f3, f4 = st.columns([1.6, 2.8, 2, 2])  # the period reads whole at 1024 px
 period = widgets.select(tr("rating.period"), periods, "period", default=cache.call(views.default_period),
                         container=f1)
 chosen_set = widgets.select(tr("rating.indicator_set"), list(sets["code"]), "set", default=views.ALL,
@@ -114,7 +114,8 @@ else:
         tr("rating.col_prev_rank"): rated["rank_prev"].map(lambda x: "—" if pd.isna(x) else str(int(x))).to_numpy(),
     })
     event = st.dataframe(display, key="rating_table", hide_index=True, on_select="rerun", selection_mode="single-row",
-                         width="stretch")
+                         width="stretch",  # '⚑ territory changed' reads whole
+                         column_config={tr("rating.col_movement"): st.column_config.TextColumn(width="medium")})
     if can_open(user, REGION_PAGE):
         st.caption(tr("rating.table_help"))
     widgets.download_table(export, f"rating_{period}_{chosen_set}_{kind}_{agg}", key="rating_dl",
@@ -144,10 +145,16 @@ else:
     st.caption(tr("rating.apart_explain"))
     pairs = views.not_clearly_apart(table, name_col)
     visible = set(shown["unit_code"])  # a project office hears of its own regions' neighbours only as far as it sees
+    # a pair with one region out of sight is not named, but "every pair is clearly apart" would then be untrue
+    outside = sorted({r.name_a if r.unit_a in visible else r.name_b for r in pairs.itertuples()
+                      if (r.unit_a in visible) != (r.unit_b in visible)}) if len(pairs) else []
     pairs = pairs[pairs["unit_a"].isin(visible) & pairs["unit_b"].isin(visible)] if len(pairs) else pairs
-    if pairs.empty:
+    if outside:
+        st.warning(tr("rating.apart_outside_view", names=", ".join(md_escape(n) for n in outside)),
+                   icon=":material/compare_arrows:")
+    if pairs.empty and not outside:
         st.success(tr("rating.all_apart"), icon=":material/check_circle:")
-    else:
+    elif len(pairs):
         st.warning(tr("rating.n_not_apart", n=len(pairs)), icon=":material/compare_arrows:")
         with st.expander(tr("rating.show_pairs"), expanded=len(pairs) <= 5):
             st.markdown("\n".join(

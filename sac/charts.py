@@ -369,7 +369,7 @@ def rating_dots(df: pd.DataFrame, *, lang: str = "en", labels: Mapping[str, str]
         texttemplate=f"%{{x:{score_format}}}", textposition="middle right",
         marker=dict(size=11, color=score_colours(rated["score"]), line=dict(color=_INK, width=1)),
         hovertemplate=f"%{{y}}<br>{lab['score']}: %{{x:{score_format}}}<extra></extra>", name=lab["score"],
-        showlegend=False,
+        showlegend=False, cliponaxis=False,  # a label right of a dot near 100 ('99.2') is not cut to '99'
     ), row=1, col=1)
     width = rated["rank_p95"] - rated["rank_p05"]
     fig.add_trace(go.Bar(
@@ -391,9 +391,9 @@ def rating_dots(df: pd.DataFrame, *, lang: str = "en", labels: Mapping[str, str]
     ), row=1, col=2)
     n = max(len(rated), 1)
     _layout(fig, lang, title, height=max(260, 26 * n + 160), barmode="overlay",
-            legend=dict(orientation="h", yanchor="top", y=-0.06, x=0.55, xanchor="left"))
+            legend=dict(orientation="h", yanchor="top", y=-0.06, x=1, xanchor="right"))  # x=0.55 pushed the margin at ~1024 px
     fig.update_yaxes(categoryorder="array", categoryarray=ylab, autorange="reversed", type="category")
-    fig.update_xaxes(range=[0, 105], row=1, col=1, showgrid=True)
+    fig.update_xaxes(range=[0, 115], tickvals=[0, 20, 40, 60, 80, 100], row=1, col=1, showgrid=True)  # room for labels
     hi = float(np.nanmax([rated["rank"].max(), rated["rank_p95"].max(), 1.0])) if len(rated) else 1.0
     fig.update_xaxes(range=[0.5, hi + 0.5], dtick=1 if hi <= 25 else None, row=1, col=2)
     if len(not_rated):
