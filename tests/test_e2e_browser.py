@@ -40,6 +40,8 @@ def sign_in(page, url: str, username: str, password: str) -> None:
     page.get_by_role("textbox", name=t("auth.username", "en")).fill(username)
     page.get_by_role("textbox", name=t("auth.password", "en")).fill(password)
     page.get_by_role("button", name=t("auth.sign_in", "en")).click()
+    # the form sits under the situation room's own heading: wait for the form to go, not for the heading
+    page.get_by_role("textbox", name=t("auth.password", "en")).wait_for(state="detached")
     wait_idle(page)
     page.get_by_role("heading", name=t("situation.title", "en")).wait_for()
 

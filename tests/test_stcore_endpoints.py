@@ -91,8 +91,11 @@ def test_metrics_expose_process_counters_only_even_while_someone_is_signed_in(se
         page.get_by_role("textbox", name=t("auth.username", "en")).fill("analyst")
         page.get_by_role("textbox", name=t("auth.password", "en")).fill(password)
         page.get_by_role("button", name=t("auth.sign_in", "en")).click()
+        # the sign-in form is on the situation room's own URL, under the same heading: wait for it to go
+        page.get_by_role("textbox", name=t("auth.password", "en")).wait_for(state="detached")
         wait_idle(page)
         page.get_by_role("heading", name=t("situation.title", "en")).wait_for()
+        page.get_by_text("Almaty").first.wait_for()
         situation_room = page.locator("[data-testid='stMain']").inner_text()
         status, _, body = get(f"{server}/_stcore/metrics")
     text = body.decode()
