@@ -306,7 +306,12 @@ Every figure in the app names the methodology version it was computed with. Nota
   regions are rated.
 - Ties: R is rounded half up (95.25 → 95.3) to {r["tie_decimals"]} decimal(s), then ranked 1, 2, 2, 4; shared places
   show as "=2".
-- Movement: change of rank against the previous period, for units rated in both.
+- Movement: change of rank against the previous period, for units rated in both. Territorial reforms
+  (`sac/reference/territorial_reforms.csv`): a unit whose territory changed between the two periods (East
+  Kazakhstan, Almaty and Karaganda regions in 2022, when Abai, Zhetysu and Ulytau were formed from them; Almaty
+  region and Almaty city in 2014) gets no movement but the flag "territory changed", and a unit that did not exist
+  in the previous period (Abai, Zhetysu, Ulytau from 2022; Turkistan region and Shymkent from 2018, formed from
+  South Kazakhstan) is "new". A reform counts from the start of its year, for annual, quarterly and monthly data.
 - Robustness: {rob["draws"]} draws (fixed seed {rob["seed"]}) multiply each weight by a random factor in
   [{rob["weight_low"]:g}, {rob["weight_high"]:g}] and pick arithmetic or geometric aggregation with equal chance.
   Each unit gets its median rank and the 5th–95th percentile band of ranks (widened, if needed, to include its
@@ -325,6 +330,9 @@ Every figure in the app names the methodology version it was computed with. Nota
   missing for a year in which a region with a plan has no fact, and a population-weighted mean when a reporting
   region has no population: a missing region never counts as zero.
 - Projection: least-squares line through the last {pr["projection_points"]} points, evaluated at the target year.
+- A unit's values from before its latest territorial reform are not compared with values after it: its progress
+  starts from its first value in the reform year (the earlier series is left out of the projection too); with fewer
+  than two values after the reform there is no status, with the reason "territory changed".
 
 ## 5. {_h("s5", lang)}
 

@@ -118,3 +118,12 @@ def test_page_states_the_outlier_rule_and_documented_choices(store):
     assert "signed change in the indicator's unit" in page
     assert "no running project contributes" in page
     assert "planned for the period" in page
+
+
+def test_methodology_page_states_the_territorial_reform_rules():
+    """Issue 9: the rules for movement and progress across a territorial reform are on the methodology page."""
+    from sac.methodology import render_markdown
+
+    text = render_markdown(lang="en")
+    assert "territory changed" in text and "South Kazakhstan" in text
+    assert "starts from its first value in the reform year" in text
