@@ -386,8 +386,7 @@ def import_wide(store, source: str | Path | bytes, indicator_id: str, *, file_na
     former = long.frame["name"].map(lambda n: lookup.resolve(n, allow_orgs=False) is None
                                     and lookup.resolve(n, allow_orgs=False, include_former=True) is not None)
     former_rows = long.frame[former]
-    totals_check = _totals_check(long, lookup) if aggregation == "sum" else _totals_check(LongTable(
-        long.frame.iloc[0:0], 0, long.totals.iloc[0:0]), lookup)
+    totals_check = _totals_check(long, lookup) if aggregation == "sum" else pd.DataFrame(columns=TOTALS_COLUMNS)
     long.frame = long.frame[~former].reset_index(drop=True)
     out = io.StringIO()
     w = csv.writer(out, delimiter=";", lineterminator="\n")
@@ -438,9 +437,12 @@ def import_wide(store, source: str | Path | bytes, indicator_id: str, *, file_na
     return WideReport(rep, layout, chosen, len(long.frame), long.not_reported, totals_check)
 
 
+TOTALS_COLUMNS = ["period", "published", "regions", "difference"]
+
+
 def _totals_check(long: LongTable, lookup) -> pd.DataFrame:
     """Per period: the published total, the sum of the current units' figures, and the difference."""
-    cols = ["period", "published", "regions", "difference"]
+    cols = TOTALS_COLUMNS
     if long.totals.empty or long.frame.empty:
         return pd.DataFrame(columns=cols)
     num = readers_number

@@ -8,13 +8,15 @@ which is offered again when a file of the same layout arrives.
 
 from __future__ import annotations
 
+import hashlib
 import io
 
 import pandas as pd
 import streamlit as st
 
 from sac import ingest
-from sac.ingest import profiles, wide
+from sac.i18n import name_column
+from sac.ingest import profiles, readers, wide
 from sac.ingest.readers import FileProblem
 from sac.ingest.units import UnitLookup
 from sac.ui.lang import lang, tr
@@ -22,13 +24,22 @@ from sac.ui.text import md_escape
 
 
 def _indicators(store) -> pd.DataFrame:
-    col = {"ru": "name_ru", "kk": "name_kk"}.get(lang(), "name_en")
-    return store.df(f"SELECT indicator_id, {col} AS name, periodicity FROM indicators ORDER BY indicator_id")
+    return store.df(f"SELECT indicator_id, {name_column(lang())} AS name, periodicity FROM indicators "
+                    "ORDER BY indicator_id")
 
 
 def _unit_names(store) -> dict[str, str]:
-    col = {"ru": "name_ru", "kk": "name_kk"}.get(lang(), "name_en")
-    return dict(store.cursor().execute(f"SELECT kato, {col} FROM regions").fetchall())
+    return dict(store.cursor().execute(f"SELECT kato, {name_column(lang())} FROM regions").fetchall())
+
+
+def _read(data: bytes, name: str, sheet: str | None) -> wide.Grid:
+    """The sheet's cells, read once per file and sheet (a widget change reruns the page, not the reader)."""
+    key = ("table_grid", hashlib.sha256(data).hexdigest(), sheet)
+    held = st.session_state.get("table_grid")
+    if held is None or held[0] != key:
+        held = (key, wide.read_grid(data, name, sheet))
+        st.session_state["table_grid"] = held
+    return held[1]
 
 
 def _rows_table(store, layout: wide.Layout, block: wide.Block, lookup: UnitLookup) -> pd.DataFrame:
@@ -99,11 +110,14 @@ def render(store, user, units: set[str] | None, nonce: int, problems_table) -> N
         return
     data = up.getvalue()
     try:
-        first = wide.read_grid(data, up.name)
+        sheets = readers.sheet_names(data) if readers.detect_format(up.name, data) == "xlsx" else []
         sheet = None
-        if len(first.sheets) > 1:
-            sheet = st.selectbox(tr("upload.sheet"), first.sheets, key=f"table_sheet_{nonce}")
-        grid = first if sheet in (None, first.sheet) else wide.read_grid(data, up.name, sheet)
+        if len(sheets) > 1:
+            sheet = st.selectbox(tr("upload.sheet"), sheets, key=f"table_sheet_{nonce}")
+        grid = _read(data, up.name, sheet)
+        if len(grid.sheets) > 1 and not sheets:  # a legacy .xls with several sheets
+            sheet = st.selectbox(tr("upload.sheet"), grid.sheets, key=f"table_sheet_{nonce}")
+            grid = _read(data, up.name, sheet)
     except FileProblem as e:
         st.error(tr(f"upload.problem_{e.code}", column="", value=md_escape(e)), icon=":material/block:")
         return
