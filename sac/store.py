@@ -366,6 +366,21 @@ class Store:
         self.close()
 
 
+_shared: dict[str, Store] = {}
+_shared_guard = threading.Lock()
+
+
+def shared(path: str | Path | None = None) -> Store:
+    """This process's store for the server: the Streamlit pages (through :func:`sac.ui.cache.store`), the
+    sign-in routes and the API all use this one, per database file."""
+    p = str(Path(path) if path is not None else db_path())
+    with _shared_guard:
+        store = _shared.get(p)
+        if store is None or store._closed:
+            store = _shared[p] = Store(p)
+        return store
+
+
 REGIONS_CSV = Path(__file__).resolve().parent / "reference" / "regions.csv"
 
 

@@ -19,9 +19,10 @@ from sac.store import Store
 T = TypeVar("T")
 
 
-@st.cache_resource(show_spinner=False)
 def _store(path: str) -> Store:
-    return Store(path)
+    from sac.store import shared
+
+    return shared(path)
 
 
 def store() -> Store:
