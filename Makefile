@@ -22,7 +22,7 @@ demo: venv
 
 run: venv $(DB)
 	@SAC_DB_PATH=$(DB) $(PY) -m sac demo --show-accounts
-	SAC_DB_PATH=$(DB) SAC_PUBLIC_VIEWS=$${SAC_PUBLIC_VIEWS:-1} $(PY) -m streamlit run app.py --server.port $(PORT)
+	SAC_DB_PATH=$(DB) SAC_PUBLIC_VIEWS=$${SAC_PUBLIC_VIEWS:-1} $(PY) -m streamlit run sac/server.py --server.port $(PORT)
 
 lint: venv
 	$(PY) -m ruff check sac pages tests bench app.py

@@ -35,11 +35,12 @@ def free_port() -> int:
 
 @contextlib.contextmanager
 def streamlit_server(env: dict[str, str], *, cwd: Path = ROOT, extra_args: list[str] | None = None,
-                     timeout: float = 60) -> Iterator[str]:
-    """Start `streamlit run app.py` and yield its base URL once /_stcore/health answers ok."""
+                     timeout: float = 60, script: str = "sac/server.py") -> Iterator[str]:
+    """Start `streamlit run sac/server.py` (the app with the SAC's own routes, as `make run` serves it) and yield
+    its base URL once /_stcore/health answers ok."""
     port = free_port()
     log = open(ARTIFACTS.mkdir(parents=True, exist_ok=True) or ARTIFACTS / f"streamlit-{port}.log", "w")
-    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
+    cmd = [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port),
            "--server.address", "127.0.0.1", "--server.headless", "true",
            "--browser.gatherUsageStats", "false", *(extra_args or [])]
     proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT)
