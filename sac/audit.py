@@ -15,6 +15,7 @@ ACTIONS = (
     "sign_in", "sign_in_failed", "sign_out", "locked_out", "password_changed",
     "upload", "rollback", "methodology_changed", "profile_saved", "region_alias_added", "region_alias_removed",
     "user_added", "user_changed", "user_disabled", "user_password_reset",
+    "token_created", "token_revoked", "api_call",   # service tokens and calls of the HTTP API (sac/api)
 )
 
 
