@@ -16,6 +16,7 @@ ACTIONS = (
     "upload", "rollback", "methodology_changed", "profile_saved", "region_alias_added", "region_alias_removed",
     "user_added", "user_changed", "user_disabled", "user_password_reset",
     "token_created", "token_revoked", "api_call",   # service tokens and calls of the HTTP API (sac/api)
+    "session_ended",   # sign-in sessions ended by time-out, password change or reset, disabling, an admin
 )
 
 
