@@ -34,4 +34,4 @@ bench: venv
 	$(PY) bench/run.py
 
 clean:
-	rm -rf .venv $(DB) $(DB).wal $(DB).lock $(DB).lock.queue
+	rm -rf .venv $(DB) $(DB).wal $(DB).lock $(DB).lock.queue $(DB).snapshots

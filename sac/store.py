@@ -1,10 +1,20 @@
-"""The DuckDB store: one file, numbered migrations, one writer.
+"""The DuckDB store: one file, numbered migrations, one writer at a time, readers on published snapshots.
 
-One :class:`Store` per process holds the only connection to the file. Readers
-take a fresh ``cursor()`` each (DuckDB's MVCC lets them read while an import is
-being written); every write goes through :meth:`Store.write`, which serialises
-writers in this process with a lock, runs them in one transaction, and bumps
-``data_version`` so caches keyed on it see the change at once.
+Every write goes through :meth:`Store.write`, which serialises writers, runs them in one transaction, and
+bumps ``data_version`` so caches keyed on it see the change at once.
+
+Two kinds of store (issue 10, docs/ARCHITECTURE.md "Processes and the store"):
+
+- :class:`Store` holds the file for its whole life (the CLI, the demo builder, tests): it reads the file
+  itself and writes in place.
+- :class:`ServingStore` (the app and the API, one per process through :func:`shared`) holds nothing between
+  writes. It reads from a **snapshot**: a copy of the database file published after each commit,
+  ``<database>.snapshots/<n>.duckdb``, named by ``<database>.snapshots/CURRENT`` and never changed again, so
+  any number of processes read it at once and none of them waits for a writer. A write takes the lock
+  file, opens the database, commits, checkpoints, closes it, publishes a new snapshot and lets go: a commit
+  is visible to every process at its next query (each query checks ``CURRENT``), a reader never sees half
+  a batch (a snapshot is copied from a checkpointed, closed file under the lock), and the CLI can import
+  while the app serves. Every writer of either kind publishes after its commit.
 
 Across processes a SAC process takes the lock file ``<database>.lock`` (a
 ``flock``: exclusive for a writer, shared for a read-only store) *before* DuckDB
@@ -29,6 +39,7 @@ from __future__ import annotations
 import atexit
 import os
 import re
+import shutil
 import threading
 import time
 import weakref
@@ -69,6 +80,10 @@ def _migration_files() -> list[tuple[int, str, Path]]:
     if len(numbers) != len(set(numbers)):
         raise RuntimeError(f"two migrations share a number in {MIGRATIONS_DIR}")
     return found
+
+
+def _in_memory(path: str | Path) -> bool:
+    return str(path) == "" or str(path).startswith(":memory:")
 
 
 def _busy(path: Path, timeout: float, said: object = None) -> StoreBusy:
@@ -126,7 +141,7 @@ def _acquire(path: Path, exclusive: bool, deadline: float, timeout: float) -> st
     Waiters line up: the one in front holds ``<path>.lock.queue`` until it has the lock, so a process that
     closes and at once opens again (a loop of imports) queues behind it instead of taking the lock back
     before the waiter's next try (without the queue, four such loops kept one another out for over a minute)."""
-    if fcntl is None or str(path) == "" or str(path).startswith(":memory:"):  # in memory: nothing to share
+    if fcntl is None or _in_memory(path):  # in memory: nothing to share
         return None
     lp = lock_path(path)
     key = os.path.realpath(lp)
@@ -212,6 +227,60 @@ def holding(path: str | Path, *, exclusive: bool = True, timeout: float | None =
         _release(key)
 
 
+# -- snapshots ---------------------------------------------------------------
+SNAPSHOTS_KEPT = 3   # the newest few stay on disk; a process still reading an older one keeps its inode (POSIX)
+
+
+def snapshots_dir(path: str | Path) -> Path:
+    """Where the snapshots of the database ``path`` are published: ``<path>.snapshots/``."""
+    return Path(str(path) + ".snapshots")
+
+
+def current_snapshot(path: str | Path) -> Path | None:
+    """The newest published snapshot of ``path`` (None when none was published yet)."""
+    d = snapshots_dir(path)
+    try:
+        name = (d / "CURRENT").read_text(encoding="ascii").strip()
+    except (FileNotFoundError, UnicodeDecodeError):
+        return None
+    return d / name if re.fullmatch(r"[0-9]+-[0-9]+\.duckdb", name) else None
+
+
+def publish_snapshot(path: str | Path) -> Path:
+    """Copy the database file ``path`` as a new snapshot and point ``CURRENT`` at it.
+
+    The caller holds the exclusive lock file and has committed and checkpointed (or closed) its connection,
+    so the file is whole; a write-ahead log left by a connection still open in this process is copied with
+    it (DuckDB replays it when the snapshot is opened read-only). Written under a temporary name, then
+    renamed: a reader sees the old snapshot or the new one, never a part of one."""
+    path = Path(path)
+    d = snapshots_dir(path)
+    d.mkdir(exist_ok=True)
+    name = f"{time.time_ns()}-{os.getpid()}.duckdb"
+    tmp = d / f".{name}.tmp"
+    shutil.copyfile(path, tmp)
+    wal = Path(str(path) + ".wal")
+    if wal.exists() and wal.stat().st_size:
+        shutil.copyfile(wal, d / f"{name}.wal")
+    os.replace(tmp, d / name)
+    pointer = d / f".CURRENT.{os.getpid()}.tmp"
+    pointer.write_text(name + "\n", encoding="ascii")
+    os.replace(pointer, d / "CURRENT")
+    _prune_snapshots(d, keep=name)
+    return d / name
+
+
+def _prune_snapshots(d: Path, keep: str) -> None:
+    snaps = sorted((p for p in d.glob("*.duckdb") if p.name != keep),
+                   key=lambda p: int(p.name.split("-")[0]), reverse=True)
+    for old in snaps[SNAPSHOTS_KEPT - 1:]:
+        for f in (old, Path(str(old) + ".wal")):
+            try:
+                f.unlink()
+            except OSError:
+                pass   # still open (Windows) or already gone: the next publish tries again
+
+
 _open_stores: weakref.WeakSet = weakref.WeakSet()
 
 
@@ -230,9 +299,12 @@ class Store:
     """The one connection of this process to the SAC database."""
 
     def __init__(self, path: str | Path | None = None, *, read_only: bool = False,
-                 lock_timeout: float | None = None) -> None:
+                 lock_timeout: float | None = None, publish: bool = True) -> None:
+        """``publish=False`` for a file no reader serves from (the demo being built under a temporary name:
+        its builder publishes once, after moving it into place)."""
         self.path = Path(path) if path is not None else db_path()
         self.read_only = read_only
+        self.publish = publish and not read_only and not _in_memory(self.path)
         if lock_timeout is None:
             lock_timeout = float(os.environ.get("SAC_LOCK_TIMEOUT", "15"))
         if not read_only:
@@ -245,7 +317,9 @@ class Store:
             self._con = _connect(self.path, read_only, deadline, lock_timeout)
             try:
                 if not read_only:
-                    self.migrate()
+                    applied = self.migrate()
+                    if self.publish and (applied or current_snapshot(self.path) is None):
+                        self._publish()
             except BaseException:
                 self._con.close()
                 raise
@@ -305,6 +379,16 @@ class Store:
                 raise
             finally:
                 cur.close()
+            if self.publish:
+                self._publish()
+
+    def _publish(self) -> None:
+        """Checkpoint and publish a snapshot for the serving processes (this Store holds the lock file)."""
+        try:
+            self._con.execute("CHECKPOINT")
+        except duckdb.TransactionException:
+            pass   # a reader of another thread is in a transaction: the log is copied with the file
+        publish_snapshot(self.path)
 
     # -- schema ------------------------------------------------------------
     def migrate(self) -> list[str]:
@@ -366,18 +450,170 @@ class Store:
         self.close()
 
 
+class ServingStore(Store):
+    """A store for a serving process (the app, the API): reads the newest published snapshot, holds the
+    database file only while it writes. Same reading and writing interface as :class:`Store`."""
+
+    RETIRED_GRACE_S = 120.0   # a snapshot connection replaced by a newer one is closed this long after
+
+    def __init__(self, path: str | Path | None = None, *, lock_timeout: float | None = None) -> None:
+        self.path = Path(path) if path is not None else db_path()
+        if _in_memory(self.path):
+            raise ValueError("a serving store needs a database file")
+        self.read_only = False
+        self.publish = True
+        self._lock_timeout = float(os.environ.get("SAC_LOCK_TIMEOUT", "15")) if lock_timeout is None \
+            else lock_timeout
+        self._write_lock = threading.RLock()
+        self._reader_guard = threading.Lock()
+        self._closed = False
+        self._lock_key = None
+        self._reader: duckdb.DuckDBPyConnection | None = None
+        self._reader_stamp: tuple | None = None
+        self._retired: list[tuple[duckdb.DuckDBPyConnection, float]] = []
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        with self._writing() as con:   # the schema is brought up to date once, by whichever process is first
+            self._con = con
+            try:
+                applied = self.migrate()
+            finally:
+                del self._con
+            if applied or current_snapshot(self.path) is None:
+                self._checkpoint_close_publish(con)
+        _open_stores.add(self)
+
+    # -- writing -----------------------------------------------------------
+    @contextmanager
+    def _writing(self) -> Iterator[duckdb.DuckDBPyConnection]:
+        """The database file opened for writing under the exclusive lock file, closed before the lock goes."""
+        deadline = time.monotonic() + self._lock_timeout
+        key = _acquire(self.path, True, deadline, self._lock_timeout)
+        try:
+            con = _connect(self.path, False, deadline, self._lock_timeout)
+            try:
+                yield con
+            finally:
+                con.close()
+        finally:
+            _release(key)
+
+    def _checkpoint_close_publish(self, con: duckdb.DuckDBPyConnection) -> None:
+        try:
+            con.execute("CHECKPOINT")
+        except duckdb.TransactionException:
+            pass
+        con.close()   # closing the last connection checkpoints too; the file is whole when it is copied
+        self._switch(publish_snapshot(self.path))
+
+    @contextmanager
+    def write(self, *, data: bool = True) -> Iterator[duckdb.DuckDBPyConnection]:
+        """As :meth:`Store.write`; waits up to ``SAC_LOCK_TIMEOUT`` s for another process's write, then raises
+        :class:`StoreBusy`. When it returns, this process reads the new state; others at their next query."""
+        if self._closed:
+            raise RuntimeError(f"the store of {self.path} is closed")
+        with self._write_lock, self._writing() as con:
+            cur = con.cursor()
+            cur.execute("BEGIN TRANSACTION")
+            try:
+                yield cur
+                if data:
+                    cur.execute(
+                        "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
+                        "WHERE key = 'data_version'"
+                    )
+                cur.execute("COMMIT")
+            except BaseException:
+                cur.execute("ROLLBACK")
+                raise
+            finally:
+                cur.close()
+            self._checkpoint_close_publish(con)
+
+    # -- reading -----------------------------------------------------------
+    def _switch(self, snapshot: Path) -> None:
+        """Read from ``snapshot`` from now on (the one this process just published)."""
+        con = duckdb.connect(str(snapshot), read_only=True)
+        with self._reader_guard:
+            self._replace_reader(con, self._stamp())
+
+    def _stamp(self) -> tuple | None:
+        try:
+            st = os.stat(snapshots_dir(self.path) / "CURRENT")
+        except FileNotFoundError:
+            return None
+        return (st.st_ino, st.st_mtime_ns, st.st_size)
+
+    def _replace_reader(self, con: duckdb.DuckDBPyConnection, stamp: tuple | None) -> None:
+        now = time.monotonic()
+        if self._reader is not None:
+            self._retired.append((self._reader, now))
+        self._reader, self._reader_stamp = con, stamp
+        keep = []
+        for old, since in self._retired:
+            if now - since > self.RETIRED_GRACE_S:
+                old.close()
+            else:
+                keep.append((old, since))
+        self._retired = keep
+
+    def _current(self) -> duckdb.DuckDBPyConnection:
+        if self._closed:
+            raise RuntimeError(f"the store of {self.path} is closed")
+        stamp = self._stamp()
+        if self._reader is not None and stamp == self._reader_stamp:
+            return self._reader
+        with self._reader_guard:
+            if self._reader is not None and self._stamp() == self._reader_stamp:
+                return self._reader
+            for _ in range(20):   # CURRENT may move on between reading it and opening what it named
+                stamp = self._stamp()
+                snapshot = current_snapshot(self.path)
+                if snapshot is None:
+                    break
+                try:
+                    con = duckdb.connect(str(snapshot), read_only=True)
+                except duckdb.IOException:
+                    if snapshot.exists():
+                        raise
+                    continue
+                self._replace_reader(con, stamp)
+                return con
+        with self._write_lock, self._writing() as con:   # no snapshot (removed by hand): publish one
+            self._checkpoint_close_publish(con)
+        return self._reader
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        return self._current().cursor()
+
+    def applied_migrations(self) -> list[int]:
+        return [r[0] for r in self.df("SELECT id FROM schema_migrations ORDER BY id")["id"]]
+
+    def close(self) -> None:
+        with self._write_lock, self._reader_guard:
+            if self._closed:
+                return
+            self._closed = True
+            for con in [c for c, _ in self._retired] + ([self._reader] if self._reader is not None else []):
+                try:
+                    con.close()
+                except Exception:
+                    pass
+            self._reader, self._retired = None, []
+            _open_stores.discard(self)
+
+
 _shared: dict[str, Store] = {}
 _shared_guard = threading.Lock()
 
 
-def shared(path: str | Path | None = None) -> Store:
+def shared(path: str | Path | None = None) -> ServingStore:
     """This process's store for the server: the Streamlit pages (through :func:`sac.ui.cache.store`), the
     sign-in routes and the API all use this one, per database file."""
     p = str(Path(path) if path is not None else db_path())
     with _shared_guard:
         store = _shared.get(p)
         if store is None or store._closed:
-            store = _shared[p] = Store(p)
+            store = _shared[p] = ServingStore(p)
         return store
 
 

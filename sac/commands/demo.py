@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from sac.store import Store, db_path, holding, lock_path
+from sac.store import Store, db_path, holding, lock_path, publish_snapshot
 
 
 def register(subparsers) -> None:
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     _remove(tmp)
     started = time.monotonic()
     try:
-        with Store(tmp) as store:
+        with Store(tmp, publish=False) as store:
             counts = build_demo(store)
             accounts = ensure_demo_accounts(store)
             with store.write() as cur:
@@ -63,6 +63,7 @@ def run(args: argparse.Namespace) -> int:
             wal = Path(str(target) + ".wal")
             if wal.exists():
                 wal.unlink()
+            publish_snapshot(target)   # a running app reads the new demo at its next query
     finally:
         _remove(tmp)
     summary = ", ".join(f"{k} {v}" for k, v in counts.items())
