@@ -11,6 +11,7 @@ import streamlit as st
 from sac import charts
 from sac.auth.permissions import can_open, restrict_frame
 from sac.methodology import current
+from sac.metrics import territory
 from sac.ui import cache, guard, lang, widgets
 from sac.ui.lang import tr
 from sac.ui.text import md_escape
@@ -185,11 +186,15 @@ else:
 if not rated.empty:  # every tile hatched and every dot 'not rated' says nothing
     st.subheader(tr("rating.map_title"))
     st.caption(tr("rating.map_note"))
+    if len(shown) < len(table):
+        st.caption(tr("rating.map_scope_note"))
     map_df = shown.assign(kato=shown["unit_code"].astype(str), score_map=shown["score_rounded"].where(shown["rated"]),
                           colour=shown["position"])
+    # a project office's map: the regions it may not see are 'not in your scope', not 'no data'
+    hidden = sorted(set(table["unit_code"].astype(str)) - set(map_df["kato"])) if len(shown) < len(table) else []
     fig_map = charts.tile_map(map_df, "score_map", kato_col="kato", score_col="colour", lang=code,
                               colorbar_title=tr("rating.map_colour"), no_data_text=tr("rating.chart_no_data"),
-                              height=460)
+                              out_of_scope=hidden, out_of_scope_text=tr("rating.chart_out_of_scope"), height=460)
     map_event = widgets.chart(fig_map, f"rating_map_{period}", key="rating_map", on_select="rerun",
                               selection_mode="points")
     points = list(getattr(getattr(map_event, "selection", None), "points", []) or [])
@@ -218,8 +223,14 @@ if history.empty or history["rank"].isna().all():
 else:
     leaders = list(rated.head(3)[name_col]) + list(rated.tail(3)[name_col])
     hist_df = history.assign(unit_name=history[name_col], rank=history["rank"].astype("Float64"))
+    # a region's line stops at a territorial reform and starts afresh: the new territory's rank is another series
+    reformed = {str(n): territory.break_years(k) for n, k in zip(hist_df["unit_name"], hist_df["unit_code"],
+                                                                   strict=True)}
     fig_hist = charts.rank_history(hist_df[["period", "unit_name", "rank"]], lang=code, highlight=leaders,
-                                   rank_title=tr("rating.col_rank"))
+                                   rank_title=tr("rating.col_rank"), unit_breaks=reformed,
+                                   break_label=tr("rating.chart_territory_break"))
     widgets.chart(fig_hist, f"rating_history_{chosen_set}", key="rating_history")
+    if fig_hist.layout.shapes:   # a reform inside the years shown
+        st.caption(tr("rating.history_breaks_note"))
     widgets.download_table(views.history_export(history, code), f"rating_history_{chosen_set}", key="rating_hist_dl",
                            methodology_version=cache.methodology_version())

@@ -34,7 +34,7 @@ from __future__ import annotations
 import csv
 import datetime as _dt
 import html
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -229,6 +229,11 @@ REGION_SHORT: dict[str, dict[str, str]] = {
 
 REGIONS_CSV = Path(__file__).resolve().parent / "reference" / "regions.csv"
 
+#: the default words and icon of a tile the reader may not see (a project office's map): not "no data"
+OUT_OF_SCOPE_TEXT = "not in your scope"
+OUT_OF_SCOPE_ICON = "⊘"
+_OUT_OF_SCOPE_INK = "#777777"
+
 
 def region_codes() -> list[str]:
     """The KATO codes of the 17 regions and 3 cities, as listed in ``sac/reference/regions.csv``."""
@@ -246,7 +251,8 @@ def _kato(s: pd.Series) -> pd.Series:
 def tile_map(df: pd.DataFrame, value_col: str, label_col: str | None = None, hover_col: str | None = None, *,
              kato_col: str = "kato", score_col: str | None = None, lang: str = "en", value_format: str = ".1f",
              value_suffix: str = "", title: str | None = None, colorbar_title: str | None = None,
-             no_data_text: str = RAG_TEXT["grey"], height: int = 520) -> go.Figure:
+             no_data_text: str = RAG_TEXT["grey"], height: int = 520, out_of_scope: Collection[str] = (),
+             out_of_scope_text: str = OUT_OF_SCOPE_TEXT) -> go.Figure:
     """A tile-grid map of Kazakhstan's 20 regions and cities, coloured by a score 0-100.
 
     Input ``df`` (one row per unit; rows whose KATO code is not one of the 20 are ignored):
@@ -263,6 +269,11 @@ def tile_map(df: pd.DataFrame, value_col: str, label_col: str | None = None, hov
     (``no_data_text``), never 0. Each tile's ``customdata[0]`` is its KATO code, so
     ``st.plotly_chart(..., on_select="rerun")`` selection points name the region. Two traces: 0 = scored
     tiles (with the colour bar), 1 = tiles with no data. No map tiles or network are needed.
+
+    ``out_of_scope``: KATO codes the reader may not see (a project office's map). Their tiles are neither
+    scored nor "no data": white, dotted, no figure, and read "⊘ not in your scope" (``out_of_scope_text``),
+    with a legend entry of their own; a row given for such a code is ignored. They are trace 2, present only
+    when ``out_of_scope`` names a tile.
     """
     _require(df, [kato_col, value_col] + [c for c in (label_col, hover_col, score_col) if c], "tile_map")
     d = df.copy()
@@ -274,6 +285,9 @@ def tile_map(df: pd.DataFrame, value_col: str, label_col: str | None = None, hov
         [(k, c, r, REGION_SHORT[k].get(lang, REGION_SHORT[k]["en"])) for k, (c, r) in TILE_GRID.items()],
         columns=["_kato", "col", "row", "_short"],
     )
+    hidden = {str(k) for k in _kato(pd.Series(list(out_of_scope), dtype=object))} & set(TILE_GRID)
+    outside = grid[grid["_kato"].isin(hidden)].reset_index(drop=True)
+    grid = grid[~grid["_kato"].isin(hidden)]
     g = grid.merge(d, on="_kato", how="left")
     g["_value"] = pd.to_numeric(g[value_col], errors="coerce") if value_col in g else np.nan
     g["_score"] = pd.to_numeric(g[score_col], errors="coerce") if score_col else g["_value"]
@@ -322,6 +336,19 @@ def tile_map(df: pd.DataFrame, value_col: str, label_col: str | None = None, hov
                     pattern=dict(shape="/", fgcolor=NO_DATA_COLOUR, size=8, solidity=0.15)),
         name=rag_label("grey", no_data_text), showlegend=len(empty) > 0, **tile,
     ))
+    if len(outside):
+        scope_text = f"{OUT_OF_SCOPE_ICON} {plain(out_of_scope_text)}"
+        outside["_label"] = _plain(outside["_short"])
+        fig.add_trace(go.Bar(
+            x=outside["col"], y=np.full(len(outside), 0.92), base=-outside["row"] - 0.46,
+            customdata=np.column_stack([outside["_kato"], outside["_label"]]),
+            texttemplate=f"<b>%{{customdata[1]}}</b><br><span style='font-size:10px'>{scope_text}</span>",
+            hovertemplate=f"%{{customdata[1]}}: {scope_text}<extra></extra>",
+            textfont=dict(color=_OUT_OF_SCOPE_INK, size=12),
+            marker=dict(color="#FFFFFF", line=dict(color=_OUT_OF_SCOPE_INK, width=1),
+                        pattern=dict(shape=".", fgcolor="#BBBBBB", size=6, solidity=0.1)),
+            name=scope_text, showlegend=True, **tile,
+        ))
     _layout(fig, lang, title, height=height, barmode="overlay", bargap=0, dragmode=False,
             uniformtext=dict(minsize=9, mode="show"))
     fig.update_xaxes(visible=False, range=[-0.5, 5.5], fixedrange=True)
@@ -433,24 +460,30 @@ def _visible_breaks(years: Sequence[int | None], breaks: Sequence[int] | None) -
     return sorted({int(b) for b in breaks if min(have) < int(b) <= max(have)})
 
 
-def _break_line(fig: go.Figure, x, label: str, year: int) -> None:
-    """A dashed vertical line at ``x`` (axis units) and its label at the top of the plot, right of the line."""
+def _break_line(fig: go.Figure, x, label: str, year: int, units: Sequence[str] = ()) -> None:
+    """A dashed vertical line at ``x`` (axis units) and its label at the top of the plot, right of the line;
+    ``units``: the names whose line it breaks, shown when the label is hovered."""
     fig.add_shape(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1, line=_BREAK_LINE)
     fig.add_annotation(x=x, xref="x", y=1, yref="paper", text=plain(str(label).replace("{year}", str(year))),
                        showarrow=False, xanchor="left", yanchor="top", xshift=4, align="left",
-                       font=dict(size=11, color=_INK), bgcolor="rgba(255,255,255,0.8)")
+                       font=dict(size=11, color=_INK), bgcolor="rgba(255,255,255,0.8)",
+                       hovertext="<br>".join(plain(u) for u in units) or None)
 
 
 def rank_history(df: pd.DataFrame, *, lang: str = "en", highlight: Sequence[str] | None = None,
                  title: str | None = None, rank_title: str | None = None, breaks: Sequence[int] | None = None,
-                 break_label: str = BREAK_LABEL) -> go.Figure:
+                 break_label: str = BREAK_LABEL, unit_breaks: Mapping[str, Sequence[int]] | None = None) -> go.Figure:
     """Rank over periods, one line per unit, rank 1 on top.
 
     Input columns: ``period`` (a code such as '2024-Q3' or a date), ``unit_name``, ``rank`` (NaN = not rated
     that period: a gap in the line, not a rank). ``highlight``: units drawn in colour, the rest in light grey.
-    ``breaks``: for one unit's history, the years its territory changed
-    (:func:`sac.metrics.territory.break_years`): a dashed line between the last period before the year and
-    the first of it, labelled ``break_label`` ('{year}' filled in), where periods lie on both sides.
+
+    Territory breaks (:func:`sac.metrics.territory.break_years`): ``unit_breaks`` maps a unit name to the years
+    its territory changed (the all-region chart); ``breaks`` gives the years of every unit without an entry
+    there (one region's history). A unit's line never joins a rank before such a year to one of it or after
+    (the new territory's rank is another series); each year where some unit has ranks on both sides is a dashed
+    line between the last period before the year and the first of it, labelled ``break_label`` ('{year}'
+    filled in), once however many units it breaks; its hover names them.
     """
     _require(df, ["period", "unit_name", "rank"], "rank_history")
     d = df.copy()
@@ -463,14 +496,23 @@ def rank_history(df: pd.DataFrame, *, lang: str = "en", highlight: Sequence[str]
     # unit gave Almaty and Mangystau, 3rd and 11th of 20, the same black).
     coloured = [u for u in units if not hl or u in hl]
     colour_of = {u: QUALITATIVE[i % len(QUALITATIVE)] for i, u in enumerate(coloured)}
+    categorical = bool(periods) and not isinstance(periods[0], (pd.Timestamp, _dt.date))
+    broken: dict[int, list[str]] = {}      # break year -> the units whose line it breaks
     fig = go.Figure()
     for u in units:  # one trace per unit (tens at most), not per row
         part = d[d["unit_name"] == u]
         grey = u not in colour_of
         colour = "#CCCCCC" if grey else colour_of[u]
-        x = _plain(part["period"]) if part["period"].map(lambda v: isinstance(v, str)).all() else part["period"]
+        own = (unit_breaks or {}).get(u, breaks)
+        years = [_year_of(p) for p in part["period"]]
+        cut = _visible_breaks([y for y, r in zip(years, part["rank"], strict=True) if pd.notna(r)], own)
+        for year in cut:
+            broken.setdefault(year, []).append(str(u))
+        x, y = _split_at(part["period"].tolist(), part["rank"].astype("float64").tolist(), years, cut)
+        if categorical:
+            x = [None if v is None else plain(v) for v in x]
         fig.add_trace(go.Scatter(
-            x=x, y=part["rank"], mode="lines+markers", name=plain(u), connectgaps=False,
+            x=x, y=y, mode="lines+markers", name=plain(u), connectgaps=False,
             line=dict(color=colour, width=1.5 if grey else 2.5), marker=dict(size=6 if grey else 8),
             hovertemplate=f"{plain(u)}<br>%{{x}}: %{{y:.0f}}<extra></extra>",
         ))
@@ -479,19 +521,35 @@ def rank_history(df: pd.DataFrame, *, lang: str = "en", highlight: Sequence[str]
     fig.update_yaxes(autorange=False, range=[(hi if pd.notna(hi) else 1) + 0.5, 0.5],
                      dtick=1 if pd.notna(hi) and hi <= 25 else None,
                      title=dict(text=plain(rank_title)) if rank_title else None)
-    rated_years = [_year_of(p) for p in d.loc[d["rank"].notna(), "period"]]
-    if periods and not isinstance(periods[0], (pd.Timestamp, _dt.date)):
+    if categorical:
         fig.update_xaxes(type="category", categoryorder="array", categoryarray=[plain(p) for p in periods])
         years = [_year_of(p) for p in periods]
-        for year in _visible_breaks(rated_years, breaks):
+        for year in sorted(broken):
             first = next(i for i, y in enumerate(years) if y is not None and y >= year)
-            _break_line(fig, first - 0.5, break_label, year)     # between two categories
+            _break_line(fig, first - 0.5, break_label, year, broken[year])     # between two categories
     else:
         fig.update_xaxes(tickformat=DATE_TICKFORMAT)
-        for year in _visible_breaks(rated_years, breaks):
-            _break_line(fig, f"{year}-01-01", break_label, year)
+        for year in sorted(broken):
+            _break_line(fig, f"{year}-01-01", break_label, year, broken[year])
     fig.update_layout(legend=dict(orientation="v", y=1, x=1.02, yanchor="top"))
     return fig
+
+
+def _split_at(x: list, y: list, years: list[int | None], cut: Sequence[int]) -> tuple[list, list]:
+    """The points of one line with a gap (a point at the first period of the year, rank NaN) before the first
+    period of each year in ``cut``: with ``connectgaps=False`` plotly starts the line afresh there."""
+    if not cut:
+        return x, y
+    out_x, out_y, pending = [], [], sorted(cut)
+    for xi, yi, year in zip(x, y, years, strict=True):
+        if pending and year is not None and year >= pending[0] and out_x:
+            out_x.append(xi)
+            out_y.append(np.nan)
+        while pending and year is not None and year >= pending[0]:
+            pending.pop(0)
+        out_x.append(xi)
+        out_y.append(yi)
+    return out_x, out_y
 
 
 # --- indicators --------------------------------------------------------------------------------------------------

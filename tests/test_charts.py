@@ -524,3 +524,67 @@ def test_rank_history_of_one_region_marks_its_break_between_the_years():
     assert [a.text for a in notes] == ["территория изменилась 2022"]
     assert _break_marks(C.rank_history(df)) == ([], [])
     assert _break_marks(C.rank_history(df, breaks=[2020])) == ([], [])
+
+
+def _segments(trace) -> list[list[str]]:
+    """The runs of x a line draws without a break (plotly with connectgaps=False breaks at a missing y)."""
+    runs, run = [], []
+    for x, y in zip(trace.x, trace.y, strict=True):
+        if y is None or (isinstance(y, float) and np.isnan(y)):
+            runs, run = runs + ([run] if run else []), []
+        else:
+            run.append(x)
+    return runs + ([run] if run else [])
+
+
+def test_rank_history_of_all_regions_breaks_each_changed_units_line_at_its_reform_year():
+    """The rating page's chart of every region: EKO (2022) and Turkistan (2018) are two lines each; Akmola, whom no
+    reform touched, one; one marker per reform year, however many units it breaks, its hover naming them."""
+    from sac.metrics import territory
+    periods = ["2016", "2017", "2018", "2019", "2020", "2021", "2022", "2023"]
+    df = pd.DataFrame({"period": periods * 4, "unit_name": [u for u in ("EKO", "Turkistan", "Akmola", "Abai")
+                                                            for _ in periods],
+                       "rank": [3, 4, 5, 4, 4, 3, 9, 8] + [9, 9, 12, 11, 11, 10, 10, 9] + [1, 1, 2, 2, 1, 1, 2, 2]
+                       + [np.nan] * 6 + [5, 6]})
+    codes = {"EKO": "63", "Turkistan": "61", "Akmola": "11", "Abai": "10"}
+    fig = C.rank_history(df, unit_breaks={u: territory.break_years(k) for u, k in codes.items()})
+    lines = {t.name: _segments(t) for t in fig.data}
+    assert lines["EKO"] == [periods[:6], periods[6:]]                 # no segment from 2021 to 2022
+    assert lines["Turkistan"] == [periods[:2], periods[2:]]           # nor from 2017 to 2018
+    assert lines["Akmola"] == [periods]
+    assert lines["Abai"] == [["2022", "2023"]]                        # begins in 2022: nothing to break
+    marks, notes = _break_marks(fig)
+    assert sorted(s.x0 for s in marks) == [1.5, 5.5]                  # before '2018' (index 2) and '2022' (index 6)
+    assert sorted(a.text for a in notes) == ["territory changed 2018", "territory changed 2022"]
+    assert {a.text: a.hovertext for a in notes} == {"territory changed 2018": "Turkistan",
+                                                    "territory changed 2022": "EKO"}
+
+
+def test_rank_history_of_one_region_draws_no_segment_across_its_break():
+    df = pd.DataFrame({"period": ["2020", "2021", "2022", "2023"], "unit_name": ["EKO"] * 4, "rank": [3, 4, 9, 8]})
+    assert _segments(C.rank_history(df, breaks=[2022]).data[0]) == [["2020", "2021"], ["2022", "2023"]]
+    assert _segments(C.rank_history(df).data[0]) == [["2020", "2021", "2022", "2023"]]
+    dated = df.assign(period=pd.to_datetime(df["period"]))
+    assert len(_segments(C.rank_history(dated, breaks=[2022]).data[0])) == 2
+
+
+def test_tile_map_regions_out_of_the_readers_scope_are_not_no_data():
+    """A project office's map: the regions it may not see read 'not in your scope' (trace 2, a legend entry of
+    their own, no figure), never hatched 'no data'; a region of its own without a score stays 'no data'."""
+    df = pd.DataFrame({"kato": ["75", "19"], "score": [80.0, np.nan]})
+    hidden = [k for k in CODES if k not in ("75", "19")]
+    fig = C.tile_map(df.assign(kato=df["kato"]), "score", out_of_scope=hidden, out_of_scope_text="вне вашего доступа",
+                     no_data_text="нет данных", lang="ru")
+    assert len(fig.data) == 3
+    scored, empty, outside = fig.data
+    assert [cd[0] for cd in scored.customdata] == ["75"] and [cd[0] for cd in empty.customdata] == ["19"]
+    assert sorted(cd[0] for cd in outside.customdata) == sorted(hidden)
+    assert "вне вашего доступа" in outside.name and outside.showlegend and outside.name != empty.name
+    assert "вне вашего доступа" in outside.texttemplate and "нет данных" not in outside.texttemplate
+    assert outside.marker.pattern.shape != empty.marker.pattern.shape
+    # every tile still drawn once
+    assert len(scored.x) + len(empty.x) + len(outside.x) == 20
+    # a row given for an out-of-scope region is not shown
+    fig2 = C.tile_map(pd.DataFrame({"kato": CODES, "score": 50.0}), "score", out_of_scope=["71"])
+    assert "71" not in [cd[0] for cd in fig2.data[0].customdata] and [cd[0] for cd in fig2.data[2].customdata] == ["71"]
+    assert len(C.tile_map(df, "score").data) == 2                     # no scope given: the two traces as before

@@ -427,3 +427,53 @@ def test_no_territory_caption_for_years_without_a_reform(app_env, demo_store):
     at = open_page(PAGE, params={"period": views.periods_with_data(demo_store)[1]})
     assert not at.exception
     assert not any("not comparable" in c.value for c in at.caption)
+
+
+def _figure(at, key: str) -> dict:
+    import json
+    return json.loads(next(c for c in at.get("plotly_chart") if c.key == key).proto.spec)
+
+
+def _runs(trace: dict) -> list[list[str]]:
+    """The runs of periods a line joins (plotly breaks a line at a missing y when connectgaps is off)."""
+    runs, run = [], []
+    for x, y in zip(trace["x"], trace["y"], strict=True):
+        if y is None:
+            runs, run = runs + ([run] if run else []), []
+        else:
+            run.append(x)
+    return runs + ([run] if run else [])
+
+
+def test_rank_history_breaks_the_lines_of_the_reformed_regions_at_2022(reform_db):
+    """East Kazakhstan, Almaty and Karaganda regions gave territory in 2022: their rank lines stop at 2021 and begin
+    again at 2022, under one dashed 'territory changed 2022' line; Akmola's line goes on."""
+    at = open_page(PAGE, params={"period": "2022", "kind": "level"})
+    assert not at.exception
+    fig = _figure(at, "rating_history")
+    lines = {t["name"]: _runs(t) for t in fig["data"]}
+    for name in ("East Kazakhstan Region", "Almaty Region", "Karaganda Region"):
+        assert lines[name] == [["2021"], ["2022"]], name
+    assert lines["Akmola Region"] == [["2021", "2022"]]
+    assert lines["Abai Region"] == [["2022"]]
+    notes = [a for a in fig["layout"]["annotations"] if "territory changed" in a["text"]]
+    assert [a["text"] for a in notes] == ["territory changed 2022"]
+    assert set(notes[0]["hovertext"].split("<br>")) == {"East Kazakhstan Region", "Almaty Region", "Karaganda Region"}
+    assert [s["x0"] for s in fig["layout"]["shapes"] if s.get("line", {}).get("dash") == "dash"] == [0.5]
+    assert any("line of each region whose territory changed" in c.value for c in at.caption)
+
+
+def test_project_offices_map_shows_other_regions_as_not_in_its_scope_not_as_no_data(app_env):
+    at = open_page(PAGE, user=OFFICE)
+    assert not at.exception
+    fig = _figure(at, "rating_map")
+    by_name = {t.get("name", ""): t for t in fig["data"]}
+    outside = next(t for n, t in by_name.items() if "not in your scope" in n)
+    assert sorted(cd[0] for cd in outside["customdata"]) == sorted(set(CODES_20) - {"75"})
+    no_data = [t for n, t in by_name.items() if "no data" in n]
+    assert not no_data or not ({cd[0] for cd in no_data[0].get("customdata") or []} - {"75"})
+    assert any("outside your project office" in c.value for c in at.caption)
+
+
+CODES_20 = ["10", "11", "15", "19", "23", "27", "31", "33", "35", "39", "43", "47", "55", "59", "61", "62", "63",
+            "71", "75", "79"]
