@@ -2,6 +2,8 @@
 
 Every change and its audit entry are written in one transaction
 (``sac.audit.record`` with the writer's cursor). Times are naive UTC.
+Sign-in sessions (:mod:`sac.auth.sessions`) end in the transaction that ends them: a password change by the
+owner ends the owner's other sessions; an admin's password reset or disabling ends all of them.
 Functions take ``now`` so tests can move the clock instead of sleeping.
 
 Configuration (environment):
@@ -26,7 +28,7 @@ import duckdb
 import pandas as pd
 
 from sac import audit
-from sac.auth import ROLES, AuthError, User
+from sac.auth import ROLES, AuthError, User, sessions
 from sac.i18n import LANGUAGES
 
 BCRYPT_ROUNDS = int(os.environ.get("SAC_BCRYPT_ROUNDS", "12"))
@@ -227,7 +229,8 @@ def update_user(store, actor: str, username: str, *, role: str | None = None, di
                 units: Iterable[str] | None = None, disabled: bool | None = None,
                 now: dt.datetime | None = None) -> User:
     """Change an account's role, name, units or disabled flag. Audited as ``user_changed``, or
-    ``user_disabled`` when it disables the account. Refuses to disable or demote the last active admin."""
+    ``user_disabled`` when it disables the account, which also ends all its sessions (``session_ended``).
+    Refuses to disable or demote the last active admin."""
     name = normalise_username(username)
     now = now or utcnow()
     with store.write() as cur:
@@ -263,6 +266,8 @@ def update_user(store, actor: str, username: str, *, role: str | None = None, di
                 _write_units(cur, name, changes["units"][1])
             action = "user_disabled" if changes.get("disabled", [None, False])[1] is True else "user_changed"
             audit.record(cur, actor, action, name, changes)
+            if action == "user_disabled":
+                sessions.end_all(cur, name, reason="user_disabled", actor=actor, now=now)
     return get_user(store, name)
 
 
@@ -277,7 +282,7 @@ def enable_user(store, actor: str, username: str, now: dt.datetime | None = None
 def reset_password(store, actor: str, username: str, new_password: str | None = None, *,
                    now: dt.datetime | None = None) -> str:
     """Set a new password (generated when None), clear the lockout, require a change at next
-    sign-in. Returns the password. Audited as ``user_password_reset``."""
+    sign-in. Returns the password. Audited as ``user_password_reset``; every session of the user ends."""
     name = normalise_username(username)
     generated = new_password is None
     password = generate_password() if generated else new_password
@@ -290,6 +295,7 @@ def reset_password(store, actor: str, username: str, new_password: str | None = 
                     "must_change_password = TRUE, password_changed_at = ?, updated_at = ? WHERE username = ?",
                     [pw_hash, now, now, name])
         audit.record(cur, actor, "user_password_reset", name, {"generated": generated})
+        sessions.end_all(cur, name, reason="password_reset", actor=actor, now=now)
     return password
 
 
@@ -391,8 +397,11 @@ def must_change_password(store, username: str) -> bool:
 
 
 def change_password(store, username: str, old_password: str, new_password: str, *,
-                    now: dt.datetime | None = None) -> None:
-    """The user changes their own password; the old one must be right. Audited as ``password_changed``."""
+                    keep_session: str | None = None, now: dt.datetime | None = None) -> None:
+    """The user changes their own password; the old one must be right. Audited as ``password_changed``.
+
+    Every other session of the user ends (``password_changed``): whoever else held one must sign in with the new
+    password. ``keep_session`` is the token of the session the change was made in; it stays."""
     name = normalise_username(username)
     row = _row(store, name)
     if row is None:
@@ -407,14 +416,18 @@ def change_password(store, username: str, old_password: str, new_password: str, 
         cur.execute("UPDATE users SET password_hash = ?, must_change_password = FALSE, password_changed_at = ?, "
                     "updated_at = ? WHERE username = ?", [pw_hash, now, now, name])
         audit.record(cur, name, "password_changed", name)
+        sessions.end_all(cur, name, reason="password_changed", actor=name, keep=keep_session, now=now)
 
 
-def sign_out(store, user: User) -> None:
-    """Audit a sign-out (the session state is the UI's to clear)."""
+def sign_out(store, user: User | None, token: str | None = None, *, now: dt.datetime | None = None) -> None:
+    """Audit a sign-out and end the session of ``token`` (the browser's cookie), so that cookie signs nobody in
+    again. The Streamlit session state is the UI's to clear."""
     if user is None or user.is_public:
         return
     with store.write(data=False) as cur:
-        audit.record(cur, user.username, "sign_out", user.username, {"source": user.source})
+        ended = sessions.end(cur, token, reason="sign_out", actor=user.username, audit_it=False, now=now)
+        audit.record(cur, user.username, "sign_out", user.username,
+                     {"source": user.source, **({"session": True} if ended else {})})
 
 
 def set_language(store, username: str, lang: str) -> None:
