@@ -3,8 +3,9 @@ PY      := .venv/bin/python
 PIP     := .venv/bin/pip
 DB      ?= data/sac.duckdb
 PORT    ?= 8501
+WORKERS ?= 2
 
-.PHONY: run test venv demo lint bench clean
+.PHONY: run serve test venv demo lint bench clean
 
 .venv/.installed: requirements.txt
 	python3 -m venv .venv
@@ -23,6 +24,11 @@ demo: venv
 run: venv $(DB)
 	@SAC_DB_PATH=$(DB) $(PY) -m sac demo --show-accounts
 	SAC_DB_PATH=$(DB) SAC_PUBLIC_VIEWS=$${SAC_PUBLIC_VIEWS:-1} $(PY) -m streamlit run sac/server.py --server.port $(PORT)
+
+# several app processes on the one store behind a sticky balancer on $(PORT) (docs/ARCHITECTURE.md)
+serve: venv $(DB)
+	@SAC_DB_PATH=$(DB) $(PY) -m sac demo --show-accounts
+	SAC_DB_PATH=$(DB) SAC_PUBLIC_VIEWS=$${SAC_PUBLIC_VIEWS:-1} $(PY) -m sac serve --port $(PORT) --workers $(WORKERS)
 
 lint: venv
 	$(PY) -m ruff check sac pages tests bench app.py
