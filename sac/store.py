@@ -88,8 +88,8 @@ def _in_memory(path: str | Path) -> bool:
 
 def _busy(path: Path, timeout: float, said: object = None) -> StoreBusy:
     return StoreBusy(
-        f"The database {path} is in use by another SAC process (the app or an import). "
-        f"Waited {timeout:g} s for it. Upload through the running app, or stop it and try again."
+        f"The database {path} is in use by another SAC process (an import or another write in progress). "
+        f"Waited {timeout:g} s for it (SAC_LOCK_TIMEOUT). Try again when that write has finished."
         + (f" DuckDB said: {said}" if said else "")
     )
 
