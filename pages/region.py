@@ -50,7 +50,9 @@ st.caption(tr("region.subtitle", kato=md_escape(kato), kind=tr(f"region.kind_{in
               centre=md_escape(labels.centre_text(info["centre_en"], lang.lang()) or "—")))
 
 indicators = cache.call(views.region_indicators, kato, period)
-rating = cache.call(rating_views.rating_table, period)
+# published statistics without plans are rated on their level, as the rating page opens on them
+rating_kind = cache.call(rating_views.default_kind, period)
+rating = cache.call(rating_views.rating_table, period, kind=rating_kind)
 budget = cache.call(views.region_budget, kato)
 projects = cache.call(projects_metrics.load_projects, region=kato)
 if len(indicators):
@@ -66,13 +68,19 @@ def metric(*args, **kwargs):
     row.metric(*args, width=175, **kwargs)
 
 
+# territorial reforms (issue 9): a changed or new territory has no movement, and the headline says why
+prev = cache.call(rating_views.previous_period, period)
+found = territory.changes(prev, period, [kato]) if prev else None
+change = found.iloc[0] if found is not None and len(found) else None
 if len(me) and bool(me["rated"].iloc[0]):
     mv = me["movement"].iloc[0]
+    flag = tr(f"region.movement_{change['change']}") if change is not None else None
     metric(tr("region.m_rank"), tr("region.m_rank_value", rank=me["rank_label"].iloc[0],
                                       n=int(rating["rated"].sum())),
-              delta=None if pd.isna(mv) else f"{int(mv):+d}",
-              delta_arrow="off" if pd.isna(mv) or int(mv) == 0 else ("up" if int(mv) > 0 else "down"),
-              delta_color="normal" if pd.notna(mv) and int(mv) != 0 else "off", help=tr("region.rank_delta_help"))
+              delta=flag if flag else (None if pd.isna(mv) else f"{int(mv):+d}"),
+              delta_arrow="off" if flag or pd.isna(mv) or int(mv) == 0 else ("up" if int(mv) > 0 else "down"),
+              delta_color="normal" if not flag and pd.notna(mv) and int(mv) != 0 else "off",
+              help=tr("region.rank_delta_help"))
     metric(tr("region.m_score"), lang.num(me["score_rounded"].iloc[0], 1))
 else:
     metric(tr("region.m_rank"), tr("region.m_not_rated"))
@@ -93,6 +101,11 @@ active = projects[projects["is_active"].astype(bool)] if len(projects) else proj
 metric(tr("region.m_projects"), tr("region.m_projects_value",
                                       n=int((active["status_computed"] == "red").sum()) if len(active) else 0,
                                       total=len(active)))
+
+if change is not None:
+    year = change["break_year"]
+    st.caption(tr(f"region.territory_note_{change['change']}", name=md_escape(names[kato]), period=md_escape(period),
+                  previous=md_escape(prev), year=period[:4] if pd.isna(year) else int(year)))
 
 # -- indicators -------------------------------------------------------------------------------------------------
 st.subheader(tr("region.indicators_title"))
@@ -153,7 +166,7 @@ else:
 # -- rank history -----------------------------------------------------------------------------------------------
 st.subheader(tr("region.history_title"))
 st.caption(tr("region.history_note"))
-history = cache.call(rating_views.rank_history, tuple(periods[:6]))
+history = cache.call(rating_views.rank_history, tuple(periods[:6]), kind=rating_kind)
 mine = history[history["unit_code"].astype(str) == kato]
 if mine.empty or mine["rank"].isna().all():
     widgets.empty_state(tr("region.what_periods"))
@@ -182,7 +195,7 @@ else:
                            methodology_version=cache.methodology_version())
 if can_open(user, "pages/rating.py"):
     st.page_link("pages/rating.py", label=tr("region.open_rating"), icon=":material/leaderboard:",
-                 query_params={"period": period})
+                 query_params={"period": period, "kind": rating_kind})
 
 # -- budget -----------------------------------------------------------------------------------------------------
 st.subheader(tr("region.budget_title"))

@@ -136,3 +136,35 @@ def test_budget_figure_is_for_the_chosen_years_budget(app_env, demo_store):
     labels = [m.label for m in at.metric]
     assert "Budget execution 2025" in labels and "Budget execution 2026" not in labels
     assert len(at.metric) == 5
+
+
+# -- territorial reforms (issue 9) ----------------------------------------------------------------------------------
+
+@pytest.fixture
+def reform_db(tmp_path, monkeypatch):
+    """2021 and 2022 facts of three indicators, no plans (the rating page's reform store): a reform year."""
+    import test_page_rating
+    return test_page_rating.reform_db.__wrapped__(tmp_path, monkeypatch)
+
+
+@pytest.mark.parametrize("region, lang, flag, note", [
+    ("63", "en", "⚑ territory changed", "East Kazakhstan Region: territory changed in 2022 (territorial reform), "
+                                        "so its place in 2022 is not compared with 2021"),
+    ("19", "ru", "⚑ территория изменилась", "Алматинская область: территория изменилась в 2022 году"),
+    ("10", "kk", "жаңа", "2022 жылдан бастап жаңа"),
+])
+def test_headline_place_says_the_territory_changed_instead_of_no_movement(reform_db, region, lang, flag, note):
+    """East Kazakhstan gave Abai its territory in 2022: its place in 2022 has no movement against 2021's, and the
+    headline says why instead of showing nothing (the rating table's flag, in the reader's language)."""
+    at = open_page(PAGE, lang=lang, params={"region": region, "period": "2022"})
+    assert not at.exception
+    place = at.metric[0]
+    assert place.delta == flag
+    assert any(note in c.value for c in at.caption), [c.value for c in at.caption]
+
+
+def test_headline_of_a_region_no_reform_touched_moves_and_says_nothing_of_territory(reform_db):
+    at = open_page(PAGE, params={"region": "11", "period": "2022"})
+    assert not at.exception
+    assert at.metric[0].delta and at.metric[0].delta[0] in "+-−"
+    assert not any("territory" in c.value for c in at.caption)
