@@ -9,6 +9,10 @@ from pathlib import Path
 from sac import methodology
 from sac.store import Store
 
+DOCS_NOTE = ("<!-- Generated from sac/methodology.py: `python -m sac methodology export docs/METHODOLOGY.md "
+             "--defaults`. The app's Methodology page shows the version in force; tests/test_docs.py keeps this "
+             "file in step. The spec it implements: ../shared/domain/METHODOLOGY.md. -->\n")
+
 
 def register(subparsers) -> None:
     p = subparsers.add_parser("methodology", help="show or export the methodology page (current version)")
@@ -21,6 +25,8 @@ def register(subparsers) -> None:
     exp.add_argument("file", type=Path)
     exp.add_argument("--version", type=int)
     exp.add_argument("--lang", default="en", choices=("en", "ru", "kk"))
+    exp.add_argument("--defaults", action="store_true",
+                     help="version 1 with its defaults, no database (how docs/METHODOLOGY.md is made)")
     exp.set_defaults(func=_export)
     ls = sub.add_parser("versions", help="list stored versions")
     ls.set_defaults(func=_versions)
@@ -28,6 +34,8 @@ def register(subparsers) -> None:
 
 
 def _load(args: argparse.Namespace) -> methodology.Methodology | None:
+    if getattr(args, "defaults", False):
+        return methodology.default()
     with Store() as s:
         if args.version is None:
             return methodology.current(s)
@@ -51,7 +59,10 @@ def _export(args: argparse.Namespace) -> int:
     if m is None:
         print(f"error: no methodology version {args.version}", file=sys.stderr)
         return 4
-    args.file.write_text(methodology.render_markdown(m, args.lang), encoding="utf-8")
+    text = methodology.render_markdown(m, args.lang)
+    if args.defaults:
+        text = DOCS_NOTE + text
+    args.file.write_text(text, encoding="utf-8")
     print(f"methodology version {m.version} written to {args.file}")
     return 0
 
