@@ -226,8 +226,10 @@ else:
     t = conf.assign(name=conf[NAME], unit_name=conf[f"unit_{NAME}"],
                     phase=conf["phase"].map(lambda p: tr(f"budget.phase_{p}")),
                     source_document=conf["source_document"].replace("", "—"))
-    t = t[["program_code", "name", "year", "unit_code", "unit_name", "phase", "source_document", "amount",
-           "spread"]].rename(
+    # what disagrees first (phase, amount, spread, document), then whose: a long program name pushed the phase and
+    # the amounts off the right edge at 1440 px
+    t = t[["phase", "amount", "spread", "source_document", "year", "program_code", "unit_code", "name",
+           "unit_name"]].rename(
         columns={"program_code": tr("budget.col_code"), "name": tr("budget.col_name"), "year": tr("budget.col_year"),
                  "unit_code": tr("budget.col_unit"), "unit_name": tr("budget.col_unit_name"),
                  "phase": tr("budget.col_field"), "source_document": tr("budget.col_source"),
@@ -236,5 +238,11 @@ else:
     for c in (tr("budget.col_amount"), tr("budget.col_spread")):
         shown[c] = shown[c].map(lambda x: lang.num(x, 0))
     shown[tr("budget.col_year")] = shown[tr("budget.col_year")].astype(str)
-    st.dataframe(shown, hide_index=True, width="stretch")
+    # widths in px add up to what a 1440 px window shows beside the sidebar; the phase and the amount stay pinned
+    # when a narrower window scrolls the table sideways
+    widths = {"col_field": 100, "col_amount": 120, "col_spread": 150, "col_source": 160, "col_year": 60,
+              "col_code": 60, "col_unit": 70, "col_name": 200, "col_unit_name": 160}
+    st.dataframe(shown, hide_index=True, width="stretch", key="budget_conflicts", column_config={
+        tr(f"budget.{c}"): st.column_config.Column(width=w, pinned=c in ("col_field", "col_amount"))
+        for c, w in widths.items()})
     widgets.download_table(t, "budget_conflicts", key="dl_conflicts")
