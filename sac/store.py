@@ -455,6 +455,7 @@ class ServingStore(Store):
     database file only while it writes. Same reading and writing interface as :class:`Store`."""
 
     RETIRED_GRACE_S = 120.0   # a snapshot connection replaced by a newer one is closed this long after
+    RETIRED_MAX = 8
 
     def __init__(self, path: str | Path | None = None, *, lock_timeout: float | None = None) -> None:
         self.path = Path(path) if path is not None else db_path()
@@ -548,9 +549,12 @@ class ServingStore(Store):
         if self._reader is not None:
             self._retired.append((self._reader, now))
         self._reader, self._reader_stamp = con, stamp
+        # closing a connection ends the queries of its cursors: wait RETIRED_GRACE_S, or 10 s when writes come
+        # in bursts (a morning of sign-ins) and more than RETIRED_MAX would stay open
+        crowded = len(self._retired) > self.RETIRED_MAX
         keep = []
         for old, since in self._retired:
-            if now - since > self.RETIRED_GRACE_S:
+            if now - since > self.RETIRED_GRACE_S or (crowded and now - since > 10.0):
                 old.close()
             else:
                 keep.append((old, since))
