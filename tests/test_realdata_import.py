@@ -184,3 +184,23 @@ def test_a_transposed_table_years_down_regions_across(db, tmp_path):
     assert got[("г. Алматы", "2023")] == (6, "C", "230")
     assert got[("ВКО", "2022")] == (5, "D", "5")
     assert len(got) == 8 and long.not_reported == 1
+
+
+@pytest.mark.parametrize(("name", "sheet", "title"), [
+    ("unemployment_rate.xlsx", None, "Unemployment rate"),                                      # 'Unemployment rate1)'
+    ("hospitals.xls", None, "Количество медицинских учреждений (больницы)"),                    # '…(больницы)3)'
+    ("schools.xlsx", None, "Число общеобразовательных школ"),                                   # '…школ1)'
+    ("life_expectancy.xlsx", "Мужчины", "Ожидаемая продолжительность жизни мужчин при рождении в Республике Казахстан"),
+])
+def test_the_understood_title_drops_the_bureaus_footnote_mark(name, sheet, title):
+    grid = wide.read_grid((REALDATA / name).read_bytes(), name, sheet)
+    assert wide.understand(grid, lambda n: "TOTAL" if "Respub" in n or "Республика" in n else "x").title == title
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Unemployment rate1)", "Unemployment rate"), ("Численность населения*", "Численность населения"),
+    ("Численность населения **", "Численность населения"), ("Число школ (1)", "Число школ"),
+    ("Число школ [2]", "Число школ"), ("Population²", "Population"), ("*Выбросы", "Выбросы"),
+    ("Выбросы, 2005-2022", "Выбросы, 2005-2022"), ("Выбросы (тыс. тонн)", "Выбросы (тыс. тонн)"), ("1)", "1)")])
+def test_footnote_marks_leave_a_title_as_they_leave_a_name(text, expected):
+    assert wide.strip_footnote_marks(text) == expected

@@ -139,3 +139,10 @@ def test_a_project_office_cannot_create_a_passport_and_sees_other_regions_refuse
     assert "is not one of your regions" in problems
     assert any("rejected" in e.value.lower() or "error" in e.value.lower() for e in at.error)
     assert "table_commit" not in [b.key for b in at.button]  # nothing to save: the file touches other regions
+
+
+def test_the_understood_title_is_the_tables_without_its_footnote_mark(db):
+    at = open_table_mode(ANALYST)
+    upload(at, "unemployment_rate.xlsx")                      # its title cell reads 'Unemployment rate1)'
+    assert "Title: Unemployment rate" in [t.value for t in at.text]
+    assert "1)" not in next(t.value for t in at.text if t.value.startswith("Title:"))

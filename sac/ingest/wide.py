@@ -27,6 +27,7 @@ import pandas as pd
 
 from sac.ingest import parse, readers
 from sac.ingest.readers import FileProblem, Limits
+from sac.ingest.units import _FOOTNOTE_HEAD, _FOOTNOTE_TAIL, _LETTERS  # a title's marks are a name's marks
 
 NOT_REPORTED = {"", "-", "–", "—", "−", "…", "...", "..", ".", "x", "х", "*", "n/a", "н/д", "нет данных"}
 MAX_XLS_BYTES = 20 * 2**20  # a legacy .xls sheet is held whole (calamine); BIFF caps it at 65 536 x 256 cells
@@ -183,6 +184,17 @@ def _norm(text: str | None) -> str:
     return re.sub(r"\s+", " ", s)
 
 
+def strip_footnote_marks(text: str) -> str:
+    """``text`` without the footnote marks at its end, read as region names read them
+    (:func:`sac.ingest.units.alias_key`): ``Unemployment rate1)`` -> ``Unemployment rate``, ``(больницы)3)`` ->
+    ``(больницы)``, ``школ*`` -> ``школ``, ``rate²`` -> ``rate``; a leading ``*`` goes too. The words stay as
+    written (case, spacing inside); a text that is nothing but a mark is kept."""
+    s = unicodedata.normalize("NFKC", str(text)).strip()
+    while (m := _FOOTNOTE_TAIL.search(s)) and _LETTERS.search(s[:m.start()]):
+        s = s[:m.start()].rstrip()
+    return _FOOTNOTE_HEAD.sub("", s) if _LETTERS.search(_FOOTNOTE_HEAD.sub("", s)) else s
+
+
 def year_of(text: str | None) -> int | None:
     """2005 from ``2005``, ``2005.0``, ``2005 год``; 2000 from the school year ``2000/01`` (the year it
     starts in, as the Bureau dates school-year counts: at the start of the school year)."""
@@ -255,7 +267,7 @@ def _understand(grid: Grid, resolve) -> Layout:
         return sum(1 for r in rows if len(r) > j and r[j] and resolve(r[j]) not in (None,))
     region_col = max(range(min(3, width) or 1), key=hits)
     first_header = next((i for i, r in enumerate(rows) if _period_row(r)), 0)
-    title = next((c.strip() for r in rows[:first_header] for c in r if c and c.strip()), None)
+    title = next((strip_footnote_marks(c) for r in rows[:first_header] for c in r if c and c.strip()), None)
 
     blocks: list[Block] = []
     unknown: list[tuple[int, str]] = []
