@@ -4,7 +4,8 @@ Streamlit app on the same server (``sac/server.py``).
 For each call, in this order: the bearer token (401), the parameters against the route table (400), the request
 body for an upload (413 by ``Content-Length`` before reading anything, then counted while it streams), the
 handler in a worker thread (DuckDB blocks; the event loop never waits on it), the answer as JSON or CSV. Every
-call, refused ones included, is audited (``api_call``: who, endpoint, status) before its answer is sent. Every
+call, refused ones included, is audited (``api_call``: who, endpoint, status; written in batches by
+:mod:`sac.api.calls`). Every
 error is ``{"error": {"code", "message"}}``: the app has its own handlers for unknown routes and methods, and an
 unexpected exception is logged here and answered 500 without its text, so no traceback ever reaches a client.
 """
@@ -23,8 +24,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
 
-from sac import audit
-from sac.api import tokens
+from sac.api import calls, tokens
 from sac.api.endpoints import ENDPOINTS
 from sac.api.spec import API_PREFIX, ApiError, Call, Endpoint, Json, Table, select_columns
 from sac.auth import PermissionDenied
@@ -114,19 +114,9 @@ def _run(endpoint: Endpoint, user, params: dict, body: bytes | None) -> Response
     return json_response({"data": records(frame), "count": len(frame), **answer.meta}, endpoint.success)
 
 
-def _audit(user, target: str, status: int, request: Request, details: dict | None = None) -> None:
-    """One ``api_call`` entry (and the token's last use), in one transaction; a failure is logged, never
-    answered (the call's own write, an upload or a rollback, is audited by the engine in its transaction)."""
+def _details(request: Request, extra: dict) -> dict:
     query = {k: v[:200] for k, v in list(request.query_params.items())[:20]}
-    info = {"status": status, "path": request.url.path[:300], **({"query": query} if query else {}),
-            **(details or {})}
-    try:
-        with shared().write(data=False) as cur:
-            audit.record(cur, user.username if user is not None else "anonymous", "api_call", target, info)
-            if user is not None:
-                tokens.touch(cur, user)
-    except Exception:
-        log.exception("could not audit the API call %s (%s)", target, status)
+    return {"path": request.url.path[:300], **({"query": query} if query else {}), **extra}
 
 
 def handler_for(endpoint: Endpoint):
@@ -157,7 +147,7 @@ def handler_for(endpoint: Endpoint):
             response = error_response(ApiError("internal", "internal error; it is logged on the server"))
             details["error"] = "internal"
         details["ms"] = round(1000 * (time.monotonic() - started))
-        await run_in_threadpool(_audit, user, target, response.status_code, request, details)
+        calls.record(user, target, response.status_code, _details(request, details))
         return response
 
     dispatch.__name__ = endpoint.operation_id
@@ -184,8 +174,7 @@ async def http_error(request: Request, exc: HTTPException) -> Response:
     if exc.status_code == 405 and exc.headers:
         response.headers.update(exc.headers)   # Allow: ...
     user = await _quiet_user(request)
-    await run_in_threadpool(_audit, user, f"{request.method} (no route)", response.status_code, request,
-                            {"error": e.code})
+    calls.record(user, f"{request.method} (no route)", response.status_code, _details(request, {"error": e.code}))
     return response
 
 

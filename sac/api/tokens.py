@@ -5,7 +5,7 @@ only its SHA-256, so a copy of the database (or a backup) does not let anyone ca
 :class:`sac.auth.User` (``username`` ``token:<name>``, ``source`` ``token``) that goes through
 :mod:`sac.auth.permissions` exactly as a signed-in person does. A revoked or expired token authenticates
 nobody (:class:`TokenRejected`). Creation and revocation are audited in the same transaction; every API call
-is audited by :mod:`sac.api.app` (which also sets ``last_used_at``).
+is audited by :mod:`sac.api.calls` (which also sets ``last_used_at``).
 
 No streamlit, no starlette: the CLI (``python -m sac users token ...``) uses this module directly.
 """
@@ -170,10 +170,3 @@ def expires_at(store, name: str):
     """When the token ``name`` expires (None: never)."""
     v = store.scalar("SELECT expires_at FROM service_tokens WHERE name = ?", [normalise_name(name)])
     return None if v is None or pd.isna(v) else v
-
-
-def touch(cur, user: User, now: dt.datetime | None = None) -> None:
-    """Record that ``user`` (a token's) made a call; inside the caller's write transaction."""
-    if user.source == SOURCE and user.username.startswith("token:"):
-        cur.execute("UPDATE service_tokens SET last_used_at = ? WHERE name = ?",
-                    [now or utcnow(), user.username.split(":", 1)[1]])
