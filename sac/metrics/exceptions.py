@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import datetime as _dt
 
+import numpy as np
 import pandas as pd
 
 from sac.i18n import fmt_date, fmt_number
@@ -33,6 +34,10 @@ SEVERITY_LABELS = {3: "high", 2: "medium", 1: "low"}
 COLUMNS = ["kind", "severity", "severity_label", "title_en", "title_ru", "title_kk", "reason", "reason_en",
            "reason_ru", "reason_kk", "region_kato", "subject_id", "magnitude", "page", "params",
            "methodology_version"]
+# What the decision list (sac.metrics.decisions) needs besides: the subject's name, who answers for the item,
+# its due date, its age in days and, for red indicators, the achievement ratio in percent.
+DETAIL_COLUMNS = ["subject_name_en", "subject_name_ru", "subject_name_kk", "owner_en", "owner_ru", "owner_kk",
+                  "due_date", "age_days", "achievement"]
 
 # title and reason templates per kind and language; fields are filled per row
 _TEXT = {
@@ -55,6 +60,14 @@ _TEXT = {
         "en": ("Escalated: {name}", "On control since {issue}, due {due}; responsible: {org}"),
         "ru": ("Вынесено руководству: {name}", "На контроле с {issue}, срок {due}; ответственный: {org}"),
         "kk": ("Басшылыққа шығарылды: {name}", "{issue} бастап бақылауда, мерзімі {due}; жауапты: {org}"),
+    },
+    # escalated and past its due date: the days overdue are said (the list shows it once, as escalated)
+    "escalated_overdue": {
+        "en": ("Escalated: {name}", "On control since {issue}, due {due}, {days} days overdue; responsible: {org}"),
+        "ru": ("Вынесено руководству: {name}",
+               "На контроле с {issue}, срок {due}, просрочено на {days} дн.; ответственный: {org}"),
+        "kk": ("Басшылыққа шығарылды: {name}",
+               "{issue} бастап бақылауда, мерзімі {due}, {days} күнге кешікті; жауапты: {org}"),
     },
     "spending_spike": {
         "en": ("Year-end spending spike: program {name}", "{share}% of the year's spending in Q4 (threshold {thr}%)"),
@@ -111,7 +124,37 @@ def _region_names(store) -> dict[str, dict[str, str]]:
     return {lang: dict(zip(both["kato"], both[f"name_{lang}"], strict=True)) for lang in ("en", "ru", "kk")}
 
 
-def _red_indicators(cells, names) -> pd.DataFrame:
+def _people(store) -> dict:
+    """Officials (id -> full name, organisation) and organisation names per language: who answers for an item."""
+    f = store.df("SELECT official_id, full_name, org_id FROM officials")
+    o = store.df("SELECT org_id, name_en, name_ru, name_kk FROM organisations")
+    return {"official": {r["official_id"]: (r["full_name"], r["org_id"]) for r in f.to_dict("records")},
+            "org": {lang: dict(zip(o["org_id"], o[f"name_{lang}"], strict=True)) for lang in ("en", "ru", "kk")}}
+
+
+def _owner(people, lang, *, org=None, official=None, fallback=None) -> str | None:
+    """'Organisation — Official' (either alone when the other is unknown; the official's own organisation when
+    none is given), else ``fallback`` (the region's name) or None."""
+    name, own_org = people["official"].get(official, (None, None)) if isinstance(official, str) else (None, None)
+    org = org if isinstance(org, str) and org else own_org
+    org_name = people["org"][lang].get(org, org) if isinstance(org, str) and org else None
+    parts = [x for x in (org_name, name) if isinstance(x, str) and x]
+    return " — ".join(parts) if parts else fallback
+
+
+def _add_details(out: pd.DataFrame, subject: list[dict], owner: list[dict], due, age, achievement=None) -> pd.DataFrame:
+    """Fill :data:`DETAIL_COLUMNS` (``subject`` and ``owner``: one {lang: text} per row)."""
+    for lang in ("en", "ru", "kk"):
+        out[f"subject_name_{lang}"] = [x[lang] for x in subject]
+        out[f"owner_{lang}"] = [x[lang] for x in owner]
+    out["due_date"] = pd.to_datetime(pd.Series(due, index=out.index, dtype="object"))
+    out["age_days"] = pd.array(age, dtype="Int64") if len(out) else pd.array([], dtype="Int64")
+    out["achievement"] = pd.Series(achievement if achievement is not None else np.nan, index=out.index,
+                                   dtype="float64")
+    return out
+
+
+def _red_indicators(cells, names, people) -> pd.DataFrame:
     red = cells[cells["rag"] == "red"].copy()
     if red.empty:
         return pd.DataFrame()
@@ -127,13 +170,19 @@ def _red_indicators(cells, names) -> pd.DataFrame:
     fields = [{lang: {"name": r[f"name_{lang}"] or r["name_en"], "unit": names[lang].get(r["unit_code"], r["unit_code"]),
                       "fact": _n(r["fact"], lang, 2), "plan": _n(r["plan"], lang, 2), "a": _n(100 * r["ratio"], lang)}
                for lang in ("en", "ru", "kk")} for r in red.to_dict("records")]
-    return _frame("red_indicator", base, fields)
+    recs = red.to_dict("records")
+    return _add_details(
+        _frame("red_indicator", base, fields),
+        [{lang: r[f"name_{lang}"] or r["name_en"] for lang in ("en", "ru", "kk")} for r in recs],
+        [{lang: _owner(people, lang, official=r.get("responsible_official"),
+                       fallback=names[lang].get(r["unit_code"], r["unit_code"])) for lang in ("en", "ru", "kk")}
+         for r in recs],
+        due=[None] * len(recs), age=[None] * len(recs), achievement=(100 * red["ratio"]).to_numpy())
 
 
-def _projects_off_track(store, today, region) -> pd.DataFrame:
+def _projects_off_track(store, today, region, names, people) -> pd.DataFrame:
     p = projects.load_projects(store, today=today, region=region)
-    red = (p["status_computed"] == "red").fillna(False) | (p["status_reported"] == "red").fillna(False)
-    off = p[red & ~p["finished"] & p["is_active"].astype(bool)]
+    off = p[projects.off_track(p)]
     if off.empty:
         return pd.DataFrame()
     base = pd.DataFrame({
@@ -147,10 +196,19 @@ def _projects_off_track(store, today, region) -> pd.DataFrame:
     fields = [{lang: {"name": (r.get(f"name_{lang}") or r["name_en"]), "spi": _n(r["SPI"], lang, 2),
                       "cpi": _n(r["CPI"], lang, 2), "slip": _n(r["slip_days"], lang, 0)}
                for lang in ("en", "ru", "kk")} for r in off.to_dict("records")]
-    return _frame("project_off_track", base, fields)
+    recs = off.to_dict("records")
+    t = pd.Timestamp(today).normalize()
+    # age: days past the planned end (projects still within their term have none)
+    age = [(t - r["planned_end"]).days if r["overdue"] and pd.notna(r["planned_end"]) else None for r in recs]
+    return _add_details(
+        _frame("project_off_track", base, fields),
+        [{lang: r.get(f"name_{lang}") or r["name_en"] for lang in ("en", "ru", "kk")} for r in recs],
+        [{lang: _owner(people, lang, org=r.get("customer"), official=r.get("manager_id"),
+                       fallback=names[lang].get(r["region_kato"])) for lang in ("en", "ru", "kk")} for r in recs],
+        due=[r["planned_end"] for r in recs], age=age)
 
 
-def _instructions(store, today, region) -> tuple[pd.DataFrame, pd.DataFrame]:
+def _instructions(store, today, region, people) -> tuple[pd.DataFrame, pd.DataFrame]:
     ins = instructions.load_instructions(store, today=today, region=region)
 
     def fields(df):
@@ -169,15 +227,27 @@ def _instructions(store, today, region) -> tuple[pd.DataFrame, pd.DataFrame]:
             "params": [{"instruction": x} for x in df["instruction_id"]],
         })
 
+    def details(out, df):
+        recs = df.to_dict("records")
+        return _add_details(
+            out, [{lang: r["title"] for lang in ("en", "ru", "kk")} for r in recs],
+            [{lang: _owner(people, lang, org=r.get("responsible_org"), official=r.get("responsible_official"))
+              for lang in ("en", "ru", "kk")} for r in recs],
+            # age: days overdue; the store keeps no escalation date, so an escalated one not yet due has age 0
+            due=[r["due_date"] for r in recs],
+            age=[int(r["days_overdue"]) if pd.notna(r["days_overdue"]) else 0 for r in recs])
+
     od = ins[ins["overdue"]]
     esc = ins[ins["escalated"].astype(bool) & (ins["status"] == "on_control")]
-    a = pd.DataFrame() if od.empty else _frame(
-        "instruction_overdue", base(od, (od["days_overdue"] > 30).map({True: 3, False: 2}).to_numpy()), fields(od))
-    b = pd.DataFrame() if esc.empty else _frame("escalated", base(esc, 3), fields(esc))
+    a = pd.DataFrame() if od.empty else details(_frame(
+        "instruction_overdue", base(od, (od["days_overdue"] > 30).map({True: 3, False: 2}).to_numpy()), fields(od)), od)
+    parts = [details(_frame("escalated", base(e, 3), fields(e), key), e)
+             for e, key in ((esc[esc["overdue"]], "escalated_overdue"), (esc[~esc["overdue"]], None)) if not e.empty]
+    b = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame()
     return a, b
 
 
-def _spending_spikes(store, period, region, m, names) -> pd.DataFrame:
+def _spending_spikes(store, period, region, m, names, people) -> pd.DataFrame:
     """Year-end spikes of the period's year from ``sac.metrics.budget.year_end_spike`` (seed 000),
     one row per budget program and unit flagged above ``budget.spike_share``."""
     year = store.scalar("SELECT year FROM periods WHERE code = ?", [str(period)])
@@ -211,10 +281,22 @@ def _spending_spikes(store, period, region, m, names) -> pd.DataFrame:
             per_lang[lang] = {"name": f"{label} — {unit}", "share": _n(100 * r["spike_share"], lang),
                               "thr": _n(100 * r["threshold"], lang, 0)}
         fields.append(per_lang)
-    return _frame("spending_spike", base, fields)
+    recs = sp.to_dict("records")
+    admin = store.df("SELECT program_code, administrator FROM budget_programs").set_index("program_code")["administrator"]
+
+    def pname(code, lang):
+        n = prog[f"program_name_{lang}"].get(code) if code in prog.index else None
+        return f"{code} {n}" if isinstance(n, str) and n and n != code else code
+
+    return _add_details(
+        _frame("spending_spike", base, fields),
+        [{lang: pname(r["program_code"], lang) for lang in ("en", "ru", "kk")} for r in recs],
+        [{lang: _owner(people, lang, org=admin.get(r["program_code"]),
+                       fallback=names[lang].get(r["unit_code"])) for lang in ("en", "ru", "kk")} for r in recs],
+        due=[None] * len(recs), age=[None] * len(recs))
 
 
-def _insufficient(store, period, region, names, cells) -> pd.DataFrame:
+def _insufficient(store, period, region, names, cells, people) -> pd.DataFrame:
     gap = goalmap.gap_analysis(store, period, region=region)
     # where running projects fall short; a gap no running project addresses at all only when the
     # indicator is red for that unit in the period (the rest stays in the full gap analysis on the
@@ -226,12 +308,14 @@ def _insufficient(store, period, region, names, cells) -> pd.DataFrame:
     ins = gap[gap["insufficient"].fillna(False).to_numpy(bool) & (~none | is_red)]
     if ins.empty:
         return pd.DataFrame()
-    parts = [_insufficient_frame(ins[ins["n_projects"] > 0], names, None),
-             _insufficient_frame(ins[ins["n_projects"] == 0], names, "projects_insufficient_none")]
+    official = store.df("SELECT indicator_id, responsible_official FROM indicators")
+    ins = ins.merge(official, on="indicator_id", how="left")
+    parts = [_insufficient_frame(ins[ins["n_projects"] > 0], names, people, None),
+             _insufficient_frame(ins[ins["n_projects"] == 0], names, people, "projects_insufficient_none")]
     return pd.concat([p for p in parts if not p.empty], ignore_index=True)
 
 
-def _insufficient_frame(ins, names, text_key) -> pd.DataFrame:
+def _insufficient_frame(ins, names, people, text_key) -> pd.DataFrame:
     if ins.empty:
         return pd.DataFrame()
     req = ins["required"].abs()
@@ -247,10 +331,25 @@ def _insufficient_frame(ins, names, text_key) -> pd.DataFrame:
                       "required": _n(r["required"], lang, 2), "planned": _n(r["planned"], lang, 2),
                       "shortfall": _n(r["shortfall"], lang, 2)} for lang in ("en", "ru", "kk")}
               for r in ins.to_dict("records")]
-    return _frame("projects_insufficient", base, fields, text_key)
+    recs = ins.to_dict("records")
+    return _add_details(
+        _frame("projects_insufficient", base, fields, text_key),
+        [{lang: r[f"name_{lang}"] or r["name_en"] for lang in ("en", "ru", "kk")} for r in recs],
+        [{lang: _owner(people, lang, official=r.get("responsible_official"),
+                       fallback=names[lang].get(r["unit_code"])) for lang in ("en", "ru", "kk")} for r in recs],
+        due=[None] * len(recs), age=[None] * len(recs))
 
 
 def exceptions(store, period: str, *, today=None, region: str | None = None) -> pd.DataFrame:
+    """See :func:`exception_details`; the columns of :data:`COLUMNS` only."""
+    out = exception_details(store, period, today=today, region=region)
+    unavailable = out.attrs.get("unavailable", [])
+    out = out[COLUMNS].copy()
+    out.attrs["unavailable"] = unavailable
+    return out
+
+
+def exception_details(store, period: str, *, today=None, region: str | None = None) -> pd.DataFrame:
     """Everything that needs a decision from above for ``period`` (and, for projects and
     instructions, as of ``today``; default the current date), optionally for one region.
 
@@ -261,16 +360,28 @@ def exceptions(store, period: str, *, today=None, region: str | None = None) -> 
     (the sort key within a severity: 100 - S, slip days, days overdue, Q4 share %,
     shortfall % of required), ``page`` and ``params`` (the link: page path and its query
     parameters), ``methodology_version``. Sorted by severity, kind, magnitude.
+
+    Plus :data:`DETAIL_COLUMNS`: ``subject_name_en/ru/kk`` (indicator, project, instruction or
+    program name), ``owner_en/ru/kk`` (responsible organisation — official, else the unit's name,
+    else None), ``due_date`` (instruction due date, project planned end; NaT otherwise),
+    ``age_days`` (Int64: days overdue of an instruction, 0 for an escalated one not yet due;
+    days past a project's planned end; NA otherwise), ``achievement`` (A in percent for red
+    indicators, else NaN).
     """
     m = current(store)
     today = today if today is not None else _dt.date.today()
     names = _region_names(store)
-    a, b = _instructions(store, today, region)
+    people = _people(store)
+    a, b = _instructions(store, today, region, people)
     cells = plan_fact(store, period, unit_codes=[region] if region else None, methodology=m)
-    parts = [_red_indicators(cells, names), _projects_off_track(store, today, region), a, b,
-             _spending_spikes(store, period, region, m, names), _insufficient(store, period, region, names, cells)]
+    official = store.df("SELECT indicator_id, responsible_official FROM indicators")
+    cells = cells.merge(official, on="indicator_id", how="left")
+    parts = [_red_indicators(cells, names, people), _projects_off_track(store, today, region, names, people), a, b,
+             _spending_spikes(store, period, region, m, names, people),
+             _insufficient(store, period, region, names, cells, people)]
     parts = [p for p in parts if not p.empty]
-    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=[c for c in COLUMNS if c != "reason"])
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
+        columns=[c for c in COLUMNS + DETAIL_COLUMNS if c != "reason"])
     out["reason"] = out["reason_en"]
     out["severity"] = out["severity"].astype(int)
     out["severity_label"] = out["severity"].map(SEVERITY_LABELS)
@@ -279,6 +390,9 @@ def exceptions(store, period: str, *, today=None, region: str | None = None) -> 
     out["magnitude"] = out["magnitude"].astype("float64")
     out = out.sort_values(["severity", "_k", "magnitude", "subject_id"], ascending=[False, True, False, True],
                           na_position="last")
-    out = out[COLUMNS].reset_index(drop=True)
+    out["due_date"] = pd.to_datetime(out["due_date"])
+    out["age_days"] = out["age_days"].astype("Int64")
+    out["achievement"] = out["achievement"].astype("float64")
+    out = out[COLUMNS + DETAIL_COLUMNS].reset_index(drop=True)
     out.attrs["unavailable"] = []  # kinds that could not be computed (none since sac.metrics.budget landed)
     return out

@@ -178,6 +178,36 @@ def project_metrics(df: pd.DataFrame, today=None, config=None) -> pd.DataFrame:
     return out
 
 
+def running(df: pd.DataFrame) -> pd.Series:
+    """Boolean mask of running projects: active and not finished (input: :func:`project_metrics` output)."""
+    active = df["is_active"].astype("boolean").fillna(True).astype(bool) if "is_active" in df else True
+    return (active & ~df["finished"].astype(bool)).astype(bool)
+
+
+def off_track(df: pd.DataFrame) -> pd.Series:
+    """Boolean mask of projects off track, the one definition every page counts (METHODOLOGY.md sections 6, 9):
+    running (:func:`running`) and red, computed (``status_computed``) or self-reported (``status_reported``:
+    a project office that reports red is heard even when the figures look fine)."""
+    red = (df["status_computed"].astype("string") == "red").fillna(False) | \
+        (df["status_reported"].astype("string") == "red").fillna(False)
+    return (running(df) & red.astype(bool)).astype(bool)
+
+
+def off_track_summary(df: pd.DataFrame) -> dict:
+    """Counts over :func:`project_metrics` rows: ``running``, ``off_track`` (:func:`off_track`), ``at_risk``
+    (running, amber computed and not off track), ``on_track`` (running, green computed and not off track),
+    ``no_status`` (running, no computed status and not off track), ``overdue`` (running past the planned end)."""
+    run = running(df)
+    off = off_track(df)
+    status = df["status_computed"].astype("string")
+    rest = run & ~off
+    return {"running": int(run.sum()), "off_track": int(off.sum()),
+            "at_risk": int((rest & (status == "amber").fillna(False)).sum()),
+            "on_track": int((rest & (status == "green").fillna(False)).sum()),
+            "no_status": int((rest & status.isna()).sum()),
+            "overdue": int((run & df["overdue"].astype(bool)).sum())}
+
+
 # ---------------------------------------------------------------------------
 # Rules para 64: the five ratios
 # ---------------------------------------------------------------------------
