@@ -72,7 +72,8 @@ def with_cookie(head: bytes, node: int) -> bytes:
 
 
 class Balancer:
-    """Sticky proxy to ``backends`` (host, port); ``open_connections[i]`` counts client connections on each."""
+    """Sticky proxy to ``backends`` (host, port). ``open_connections[i]`` counts the client connections open on
+    backend i now, ``served[i]`` all it was given."""
 
     def __init__(self, backends: Sequence[tuple[str, int]], *, host: str = "127.0.0.1", port: int = 8501,
                  connect_timeout: float = 5.0) -> None:
@@ -81,6 +82,7 @@ class Balancer:
         self.backends = list(backends)
         self.host, self.port, self.connect_timeout = host, port, connect_timeout
         self.open_connections = [0] * len(self.backends)
+        self.served = [0] * len(self.backends)
         self._turn = itertools.count()
         self.server: asyncio.base_events.Server | None = None
 
@@ -132,6 +134,7 @@ class Balancer:
                 await client_w.drain()
                 return
             self.open_connections[node] += 1
+            self.served[node] += 1
             try:
                 backend_w.write(head)
                 await backend_w.drain()

@@ -84,7 +84,7 @@ def serve_many(n: int, port: int, address: str | None) -> int:
                     print(f"error: worker {i} (port {p}) did not start", file=sys.stderr)
                     return 1
                 time.sleep(0.3)
-            print(f"worker {i}: http://127.0.0.1:{p}", flush=True)
+            print(f"worker {i}: http://127.0.0.1:{p} (pid {proc.pid})", flush=True)
         balancer = Balancer([("127.0.0.1", p) for p in ports], host=address or None, port=port)
         print(f"SAC on http://localhost:{port} ({n} processes behind the balancer)", flush=True)
         return asyncio.run(_serve(balancer, workers))
