@@ -128,6 +128,19 @@ def api(demo_db_path, tmp_path_factory):
         yield Api(url, made, db, expected)
 
 
+def test_docs_name_every_route_and_every_error_code():
+    """docs/API.md is written by hand: it must still name what the route table serves."""
+    from pathlib import Path
+
+    from sac.api.spec import ERRORS
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "API.md").read_text(encoding="utf-8")
+    for e in ENDPOINTS:
+        assert f"`{e.method} /api/v1{e.path}" in doc, e.path
+    for code, (status, _) in ERRORS.items():
+        assert f"| {status} | `{code}` |" in doc, code
+
+
 # -- the description and who you are -----------------------------------------------------------------------------
 def test_openapi_is_public_and_describes_every_route_of_the_table(api):
     doc = api.call("GET", "/api/v1/openapi.json").json
