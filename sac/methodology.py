@@ -44,6 +44,9 @@ DEFAULT_CONFIG: dict[str, Any] = {
     # upload-outlier rule (a documented refinement of METHODOLOGY.md section 8; the values the code used
     # before they were configuration, so version 1 results are unchanged)
     "quality": {"outlier_z": 3.5, "outlier_min_rel_dev": 0.10, "outlier_window_years": 3},
+    # issue 12: a data set is due this many days after its period ends (quarterly facts by the 20th of the
+    # month after the quarter); the Submissions page counts a set still open after it as late
+    "submission": {"days_after_period": {"indicator_values": 20, "budget": 10, "projects": 5}},
 }
 
 RATING_KINDS = ("plan_fulfilment", "level")
@@ -125,6 +128,8 @@ def validate(config: dict) -> dict:
          "projects: need 0 < ev_red <= ev_amber"),
         (float(cfg["quality"]["outlier_z"]) > 0, "quality.outlier_z must be > 0"),
         (float(cfg["quality"]["outlier_min_rel_dev"]) >= 0, "quality.outlier_min_rel_dev must be >= 0"),
+        (all(int(v) >= 0 for v in cfg["submission"]["days_after_period"].values()),
+         "submission.days_after_period: whole numbers of days >= 0"),
         (int(cfg["quality"]["outlier_window_years"]) >= 1
          and float(cfg["quality"]["outlier_window_years"]) == int(cfg["quality"]["outlier_window_years"]),
          "quality.outlier_window_years must be a whole number >= 1"),
@@ -241,6 +246,7 @@ _HEADINGS = {
     "s8": {"en": "Indicator quality audit", "ru": "Аудит качества индикаторов", "kk": "Индикаторлар сапасының аудиті"},
     "s9": {"en": "Management by exception", "ru": "Управление по отклонениям", "kk": "Ауытқулар бойынша басқару"},
     "s10": {"en": "Instructions on control", "ru": "Поручения на контроле", "kk": "Бақылаудағы тапсырмалар"},
+    "s11": {"en": "Approval of data sets", "ru": "Утверждение наборов данных", "kk": "Деректер жиындарын бекіту"},
 }
 
 
@@ -263,6 +269,7 @@ def render_markdown(methodology: Methodology | None = None, lang: str = "en") ->
     c = merge(DEFAULT_CONFIG, m.config)
     pf, r, rob, pr, b, pj, q = (c["plan_fact"], c["rating"], c["rating"]["robustness"], c["progress"],
                                 c["budget"], c["projects"], c["quality"])
+    sub = c["submission"]["days_after_period"]
     when = m.created_at.strftime("%d.%m.%Y") if m.created_at else "—"
     agg = "weighted arithmetic mean" if r["aggregation"] == "arithmetic" else "weighted geometric mean"
     kind = "plan-fulfilment" if r["kind"] == "plan_fulfilment" else f"level ({r['normalisation']})"
@@ -385,4 +392,15 @@ no running project contributes (the other gaps without a project are on the indi
 ## 10. {_h("s10", lang)}
 
 Overdue count and days; share done on time per responsible body.
+
+## 11. {_h("s11", lang)}
+
+- A data set is what one region or organisation reports of one kind (indicator facts, budget execution, project
+  status) for one period: open → submitted (by the project office) → approved (by an analyst) → locked; an analyst
+  returns a submission with a comment, an admin unlocks with a written reason. A set covers the sub-periods of its
+  period. Project status belongs to the quarter in which it is uploaded.
+- An upload that would change a figure in a set that is not open is refused for those rows; a rollback inside
+  such a set is refused.
+- Due: {sub["indicator_values"]} days after the period ends for indicator facts, {sub["budget"]} for budget
+  execution, {sub["projects"]} for project status; a set still open after that is late.
 """

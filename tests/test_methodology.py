@@ -23,11 +23,13 @@ def test_version_1_seeded_by_migration_equals_default_config(store):
     assert cur.created_by == "system"
     assert cur.created_at is not None
     stored = json.loads(store.scalar("SELECT config FROM methodology_versions WHERE version = 1"))
-    # settings added after migration 003 (quality.outlier_min_rel_dev, outlier_window_years) carry the values the
-    # code had hard-wired before, so version 1 read through the defaults is exactly DEFAULT_CONFIG
+    # settings added after migration 003 (quality.outlier_min_rel_dev, outlier_window_years; submission, issue 12)
+    # carry the values the code had hard-wired before, or govern what did not exist before, so version 1 read
+    # through the defaults is exactly DEFAULT_CONFIG
     assert m.merge(m.DEFAULT_CONFIG, stored) == m.DEFAULT_CONFIG == cur.config
-    assert {k: v for k, v in stored.items() if k != "quality"} == {
-        k: v for k, v in m.DEFAULT_CONFIG.items() if k != "quality"}
+    later = {"quality", "submission"}
+    assert {k: v for k, v in stored.items() if k not in later} == {
+        k: v for k, v in m.DEFAULT_CONFIG.items() if k not in later}
 
 
 def test_save_new_version_appends_and_audits(store):

@@ -12,6 +12,9 @@ view                   yes    yes      yes         own units       no
 export                 yes    yes      yes         own units       no
 upload                 yes    yes      no          own units       no
 rollback               yes    yes      no          no              no
+submit_data            yes    yes      no          own units       no
+approve_data           yes    yes      no          no              no
+unlock_data            yes    no       no          no              no
 change_methodology     yes    yes      no          no              no
 manage_users           yes    no       no          no              no
 view_audit             yes    no       no          no              no
@@ -58,6 +61,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "export": frozenset({"admin", "analyst", "leadership", "project_office"}),
     "upload": frozenset({"admin", "analyst", "project_office"}),
     "rollback": frozenset({"admin", "analyst"}),
+    # data sets (issue 12, sac/datasets.py): submit our figures; approve, return or lock them; unlock with a reason
+    "submit_data": frozenset({"admin", "analyst", "project_office"}),
+    "approve_data": frozenset({"admin", "analyst"}),
+    "unlock_data": frozenset({"admin"}),
     "change_methodology": frozenset({"admin", "analyst"}),
     "manage_users": frozenset({"admin"}),
     "view_audit": frozenset({"admin"}),

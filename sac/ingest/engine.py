@@ -43,7 +43,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from sac import audit
+from sac import audit, datasets
 from sac.ingest import parse, readers
 from sac.ingest.specs import ALL_NAMES_REQUIRED, KINDS, NAME_FALLBACK, Field, Kind
 from sac.ingest.units import UnitLookup
@@ -77,6 +77,8 @@ MESSAGES = {
     "out_of_range": "{column!r}: {value!r} is out of range",
     "duplicate_key": "{column!r}: this key appears more than once in the file ({value})",
     "unit_not_allowed": "{column!r}: {value!r} is not one of your regions",
+    "data_set_closed": "{column!r}: this row would change the data set {value}, which is no longer open; ask an "
+                       "analyst to return it (or an admin to unlock it) first",
     "kind_not_allowed": "your role may not upload this kind of data",
     "duplicate_file": "this file was already committed as batch {value}",
     "outlier": "{column!r}: {value!r} is far from this unit's own history (modified z-score above 3.5): confirm it",
@@ -623,6 +625,14 @@ def _prepare(cur, data: bytes, file_name: str, spec: Kind, sheet: str | None, al
             f"    (SELECT DISTINCT indicator_id, unit_code FROM {stage}) GROUP BY ALL) h USING (indicator_id, unit_code) "
             f"WHERE s.fact IS NOT NULL AND h.med <> 0 AND (abs(s.fact) > {HISTORY_RATIO} * abs(h.med) "
             f"OR abs(s.fact) * {HISTORY_RATIO} < abs(h.med))")
+    # Issue 12: a row that would change a figure inside a submitted, approved or locked data set
+    guarded = datasets.refusal_select(
+        spec.kind, stage, spec.table, spec.key,
+        [c for c in present if c not in spec.key and c in _table_columns(cur, spec.table)], present,
+        {k: spec.field(k).default for k in spec.key if k not in present},
+        header.get("period", header.get(datasets.GUARDED.get(spec.kind, ("", ""))[0], "period")))
+    if guarded:
+        selects.append(guarded)
     errors_tbl = f"{raw_name}_err"
     cur.execute(f"CREATE OR REPLACE TEMP TABLE {errors_tbl} AS {' UNION ALL '.join(selects)}")
     probs.append(cur.execute(f"SELECT * FROM {errors_tbl} ORDER BY row LIMIT {PROBLEM_LIMIT}").df())
@@ -905,6 +915,10 @@ def rollback(store, batch_id: int, user: str = "anonymous") -> dict:
             word = "batch" if len(later) == 1 else "batches"
             raise RollbackRefused(f"batch {batch_id} cannot be rolled back: later {word} {names} changed the same rows "
                                   f"and {'is' if len(later) == 1 else 'are'} still committed; roll back {names} first")
+        closed = datasets.rollback_refusal(cur, spec.kind, spec.table, batch_id)
+        if closed:
+            raise RollbackRefused(f"batch {batch_id} cannot be rolled back: its rows are in data sets that are not "
+                                  f"open ({'; '.join(closed)}); an admin must unlock them first")
         hist, table = f"hist_{spec.table}", spec.table
         on = " AND ".join(f"t.{ident(k)} = h.{ident(k)}" for k in spec.key)
         cols = [c for c in _table_columns(cur, table) if c not in spec.key]
