@@ -1,4 +1,4 @@
-"""My account: sign in (public visitors), or who I am, change password, language, sign out."""
+"""My account: who I am, change password, language, sign out (a public visitor is sent to the sign-in page)."""
 
 import streamlit as st
 
@@ -11,7 +11,7 @@ guard.through_app()
 user = auth.current_user()
 
 if user is None or user.is_public:
-    auth.sign_in_page()
+    auth.sign_in_page(next_path="/")      # signed in, the reader lands on the role's first page, not here
     st.stop()
 
 st.title(tr("auth.account_title"))
@@ -42,11 +42,12 @@ if user.source == "builtin":
             st.error(tr("auth.error_passwords_differ"))
         else:
             try:
-                acc.change_password(store, user.username, old, new)
+                acc.change_password(store, user.username, old, new, keep_session=auth.session_token())
             except acc.AccountError as e:
                 st.error(tr(f"auth.error_{e.code}", min=acc.MIN_PASSWORD_LENGTH))
             else:
                 st.success(tr("auth.password_changed"))
+                st.caption(tr("auth.other_sessions_ended"))
 
 st.divider()
 if st.button(tr("auth.sign_out"), key="sac_account_sign_out", icon=":material/logout:"):

@@ -1,8 +1,8 @@
-"""User management (admins): add accounts, assign role and regions, disable, reset passwords."""
+"""User management (admins): add accounts, assign role and regions, disable, reset passwords, end sessions."""
 
 import streamlit as st
 
-from sac.auth import ROLES, PermissionDenied, queries
+from sac.auth import ROLES, PermissionDenied, queries, sessions
 from sac.auth import accounts as acc
 from sac.auth.permissions import require
 from sac.i18n import LANGUAGE_NAMES, LANGUAGES
@@ -98,3 +98,23 @@ with edit_tab:
         if row["source"] == "builtin" and st.button(tr("auth.reset_password"), key="reset_pw",
                                                     icon=":material/lock_reset:"):
             show_password(target, acc.reset_password(store, user.username, target))
+
+        st.subheader(tr("auth.sessions_title"))
+        if st.session_state.get("sac_sessions_ended"):
+            ended_user, n = st.session_state.pop("sac_sessions_ended")
+            st.success(tr("auth.sessions_ended", username=md_escape(ended_user), n=n))
+        live = sessions.list_sessions(store, target)
+        if live.empty:
+            st.caption(tr("auth.no_sessions"))
+        else:
+            st.caption(tr("auth.sessions_live", n=len(live)))
+            st.dataframe(live[["created_at", "last_seen_at", "expires_at", "user_agent", "client_ip"]],
+                         hide_index=True, width="stretch", column_config={
+                             "created_at": tr("auth.session_started"), "last_seen_at": tr("auth.session_last_seen"),
+                             "expires_at": tr("auth.session_expires"), "user_agent": tr("auth.session_browser"),
+                             "client_ip": tr("auth.session_address")})
+            if st.button(tr("auth.end_sessions"), key="end_sessions", icon=":material/logout:",
+                         help=tr("auth.end_sessions_help")):
+                n = sessions.end_user_sessions(store, user.username, target)
+                st.session_state["sac_sessions_ended"] = (target, n)
+                st.rerun()

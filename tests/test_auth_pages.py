@@ -1,14 +1,17 @@
-"""The account, users and audit pages in AppTest, on a real DuckDB file with the demo accounts."""
+"""The sign-in form (the /sign-in routes, in-process) and the account, users and audit pages in AppTest, on a
+real DuckDB file with the demo accounts."""
 
 from __future__ import annotations
 
+import html
+import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from sac.auth import User
+from sac.auth import User, sessions
 from sac.auth import accounts as acc
 from sac.i18n import t
 from sac.store import Store
@@ -44,10 +47,30 @@ def audit(db) -> list[dict]:
         return s.df("SELECT actor, action, target FROM audit_log ORDER BY entry_id").to_dict("records")
 
 
-def sign_in(at: AppTest, username: str, password: str) -> AppTest:
-    at.text_input(key="sac_sign_in_username").input(username)
-    at.text_input(key="sac_sign_in_password").input(password)
-    return next(b for b in at.button if b.label == "Sign in").click().run()
+def form_client():
+    """The sign-in routes in-process (Starlette's test client), on the same store the app uses."""
+    from starlette.applications import Starlette
+    from starlette.testclient import TestClient
+
+    from sac.web import signin
+
+    return TestClient(Starlette(routes=signin.routes()), base_url="http://sac.test")
+
+
+def sign_in(client, username: str, password: str, *, lang: str | None = None, next_path: str | None = None):
+    """Open /sign-in, fill the form, post it (the way a browser does): the POST's response."""
+    form = client.get("/sign-in" + (f"?lang={lang}" if lang else ""))
+    assert form.status_code == 200
+    fields = dict(re.findall(r'<input type="hidden" name="(\w+)" value="([^"]*)"', form.text))
+    fields = {k: html.unescape(v) for k, v in fields.items()}
+    if next_path is not None:
+        fields["next"] = next_path
+    return client.post("/sign-in", data={**fields, "username": username, "password": password},
+                       follow_redirects=False)
+
+
+def form_errors(response) -> list[str]:
+    return [html.unescape(e) for e in re.findall(r'<p class="error" role="alert">(.*?)</p>', response.text)]
 
 
 def texts(at: AppTest) -> str:
@@ -55,45 +78,66 @@ def texts(at: AppTest) -> str:
 
 
 def test_sign_in_form_signs_in_and_audits(db):
-    at = page("pages/account.py")
-    assert [t.value for t in at.title] == ["Sign in"]
-    at = sign_in(at, "office", "wrong-password")
-    assert [e.value for e in at.error] == ["Wrong user name or password."]
-    assert "sac_user" not in at.session_state
-    at = sign_in(at, "office", "office-demo")
-    assert not at.exception
-    user = at.session_state["sac_user"]
+    client = form_client()
+    failed = sign_in(client, "office", "wrong-password")
+    assert failed.status_code == 401
+    assert form_errors(failed) == ["Wrong user name or password."]
+    assert sessions.COOKIE not in failed.cookies
+    ok = sign_in(client, "office", "office-demo")
+    assert ok.status_code == 303 and ok.headers["location"] == "/"
+    token = ok.cookies[sessions.COOKIE]
+    with Store(db) as s:
+        user = sessions.resolve(s, token)
     assert (user.username, user.role, user.units) == ("office", "project_office", frozenset({"75"}))
-    assert [t.value for t in at.title] == ["My account"]
-    assert "Project office" in texts(at) and "75" in texts(at)
     assert audit(db)[-2:] == [{"actor": "anonymous", "action": "sign_in_failed", "target": "office"},
                               {"actor": "office", "action": "sign_in", "target": "office"}]
 
 
+def test_the_session_cookie_signs_the_app_in_at_every_rerun_until_it_ends(db, monkeypatch):
+    """The app side of the cookie (a browser sends it with the websocket; AppTest cannot, so the one function
+    that reads it is pointed at the token): the user is resolved at each rerun, and ending the session from
+    elsewhere signs the page out at its next rerun."""
+    from sac.ui import auth
+
+    token = sign_in(form_client(), "office", "office-demo").cookies[sessions.COOKIE]
+    monkeypatch.setattr(auth, "session_token", lambda: token)
+    at = page("app.py")
+    assert [t.value for t in at.title] == ["Situation room"]          # the role's default page, not My account
+    assert "sac_user" not in at.session_state                          # never copied into the session state
+    with Store(db) as s:
+        sessions.end_user_sessions(s, "admin", "office")
+    at.run()                                                          # the next click
+    assert "Situation room" not in [t.value for t in at.title] and not at.metric
+    assert t("auth.session_ended", "en") in [i.value for i in at.info]
+    assert any('href="/sign-in?' in m.value for m in at.markdown)
+    fresh = page("app.py")                                            # a reload: the stand-in of the default page
+    assert [t.value for t in fresh.title] == [t("auth.sign_in_to_see", "en")]
+
+
 def test_sign_in_form_says_when_the_account_is_locked(db):
-    at = page("pages/account.py")
+    client = form_client()
     for _ in range(5):
-        at = sign_in(at, "leadership", "wrong-password")
-    assert at.error[0].value.startswith("Too many failed attempts: the account is locked until")
-    at = sign_in(at, "leadership", "leadership-demo")
-    assert at.error[0].value.startswith("Too many failed attempts")
-    assert "sac_user" not in at.session_state
+        response = sign_in(client, "leadership", "wrong-password")
+    assert response.status_code == 401
+    assert form_errors(response)[0].startswith("Too many failed attempts: the account is locked until")
+    response = sign_in(client, "leadership", "leadership-demo")
+    assert form_errors(response)[0].startswith("Too many failed attempts")
+    assert sessions.COOKIE not in response.cookies
 
 
 def test_sign_in_form_refuses_a_disabled_account(db):
     with Store(db) as s:
         acc.disable_user(s, "admin", "analyst")
-    at = sign_in(page("pages/account.py"), "analyst", "analyst-demo")
-    assert [e.value for e in at.error] == ["This account is disabled. Ask an administrator."]
+    response = sign_in(form_client(), "analyst", "analyst-demo")
+    assert (response.status_code, form_errors(response)) == (401, ["This account is disabled. Ask an administrator."])
 
 
 def test_sign_in_form_in_russian(db):
-    at = page("pages/account.py", lang="ru")
-    assert [t.value for t in at.title] == ["Вход в систему"]
-    at.text_input(key="sac_sign_in_username").input("office")
-    at.text_input(key="sac_sign_in_password").input("nope-nope")
-    at = next(b for b in at.button if b.label == "Войти").click().run()
-    assert [e.value for e in at.error] == ["Неверное имя пользователя или пароль."]
+    client = form_client()
+    form = client.get("/sign-in?lang=ru")
+    assert "<h1>Вход в систему</h1>" in form.text and '<html lang="ru">' in form.text
+    response = sign_in(client, "office", "nope-nope", lang="ru")
+    assert form_errors(response) == ["Неверное имя пользователя или пароль."]
 
 
 def test_change_password_on_my_account(db):
@@ -231,3 +275,39 @@ def test_a_reset_password_must_be_changed_before_any_other_page_opens(db):
     at.run()
     at.switch_page("pages/situation_room.py").run()
     assert [t.value for t in at.title] == ["Situation room"]      # the whole app opens now
+
+
+def test_admin_sees_and_ends_a_users_sessions(db):
+    with Store(db) as s:
+        laptop = sessions.create(s, "analyst", user_agent="Firefox on the laptop")
+        phone = sessions.create(s, "analyst", user_agent="Chromium on the phone")
+    at = page("pages/users.py", ADMIN)
+    at.selectbox(key="edit_user").set_value("analyst").run()
+    assert "2 active sessions (browsers signed in)." in texts(at)
+    shown = at.dataframe[-1].value
+    assert sorted(shown["user_agent"]) == ["Chromium on the phone", "Firefox on the laptop"]
+    at = at.button(key="end_sessions").click().run()
+    assert [m.value for m in at.success] == ["Sessions of analyst ended: 2. They must sign in again."]
+    assert "No active sessions." in texts(at)
+    with Store(db) as s:
+        assert sessions.resolve(s, laptop) is None and sessions.resolve(s, phone) is None
+    assert audit(db)[-1] == {"actor": "admin", "action": "session_ended", "target": "analyst"}
+
+
+def test_changing_my_password_ends_my_other_sessions_only(db, monkeypatch):
+    from sac.ui import auth
+
+    with Store(db) as s:
+        here, elsewhere = sessions.create(s, "office"), sessions.create(s, "office")
+    monkeypatch.setattr(auth, "session_token", lambda: here)
+    at = page("pages/account.py")
+    fields = {t.label: t for t in at.text_input}
+    fields["Current password"].input("office-demo")
+    fields["New password"].input("a-new-secret")
+    fields["Repeat the new password"].input("a-new-secret")
+    at = next(b for b in at.button if b.label == "Change password").click().run()
+    assert [m.value for m in at.success] == ["Password changed."]
+    assert t("auth.other_sessions_ended", "en") in texts(at)
+    with Store(db) as s:
+        assert sessions.resolve(s, here).username == "office"
+        assert sessions.resolve(s, elsewhere) is None
