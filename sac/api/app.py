@@ -12,13 +12,15 @@ unexpected exception is logged here and answered 500 without its text, so no tra
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
+import os
 import re
 import time
 
+import anyio
 from starlette.applications import Starlette
-from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -34,6 +36,32 @@ from sac.ingest.readers import FileProblem, Limits, check_size
 from sac.store import StoreBusy, shared
 
 log = logging.getLogger("sac.api")
+
+
+def _env_int(name: str, default: int) -> int:
+    try:
+        return max(1, int(os.environ.get(name, default)))
+    except ValueError:
+        return default
+
+
+# API handlers run on worker threads of their own count (not the server's pool, which serves the app's static
+# files): SAC_API_WORKERS at once, of which SAC_API_UPLOADS uploads (each holds its file in memory while read).
+_workers: anyio.CapacityLimiter | None = None
+_uploads: anyio.CapacityLimiter | None = None
+
+
+def _limiters() -> tuple[anyio.CapacityLimiter, anyio.CapacityLimiter]:
+    global _workers, _uploads
+    if _workers is None:   # made on the event loop, at the first call
+        _workers = anyio.CapacityLimiter(_env_int("SAC_API_WORKERS", 8))
+        _uploads = anyio.CapacityLimiter(_env_int("SAC_API_UPLOADS", 2))
+    return _workers, _uploads
+
+
+async def in_worker(fn, *args):
+    """``fn(*args)`` on a worker thread of the API's own pool; the event loop goes on serving meanwhile."""
+    return await anyio.to_thread.run_sync(functools.partial(fn, *args), limiter=_limiters()[0])
 
 _NO_STORE = {"Cache-Control": "no-store"}
 
@@ -115,7 +143,9 @@ def _run(endpoint: Endpoint, user, params: dict, body: bytes | None) -> Response
 
 
 def _details(request: Request, extra: dict) -> dict:
-    query = {k: v[:200] for k, v in list(request.query_params.items())[:20]}
+    # a token put in the URL by mistake (refused: unknown parameter) must not land in the audit log
+    query = {k: "(redacted)" if v.startswith(tokens.PREFIX) else v[:200]
+             for k, v in list(request.query_params.items())[:20]}
     return {"path": request.url.path[:300], **({"query": query} if query else {}), **extra}
 
 
@@ -127,12 +157,15 @@ def handler_for(endpoint: Endpoint):
         user, details = None, {}
         try:
             if not endpoint.public:
-                user = await run_in_threadpool(_authenticate, _bearer(request))
+                user = await in_worker(_authenticate, _bearer(request))
             params = endpoint.parse(request.query_params.multi_items(), request.path_params)
-            body = await _read_body(request) if endpoint.body else None
-            if body is not None:
-                details["bytes"] = len(body)
-            response = await run_in_threadpool(_run, endpoint, user, params, body)
+            if endpoint.body:
+                async with _limiters()[1]:
+                    body = await _read_body(request)
+                    details["bytes"] = len(body)
+                    response = await in_worker(_run, endpoint, user, params, body)
+            else:
+                response = await in_worker(_run, endpoint, user, params, None)
         except ApiError as e:
             response = error_response(e)
             details["error"] = e.code
@@ -157,7 +190,7 @@ def handler_for(endpoint: Endpoint):
 async def _quiet_user(request: Request):
     """Who sent a request that matched no route, for the audit log (None when no valid token came with it)."""
     try:
-        return await run_in_threadpool(_authenticate, _bearer(request))
+        return await in_worker(_authenticate, _bearer(request))
     except Exception:
         return None
 
@@ -197,4 +230,5 @@ async def _bare_prefix(request: Request) -> Response:
 
 def routes() -> list:
     """What ``sac/server.py`` adds to the Streamlit server: everything under ``/api/v1``."""
-    return [Mount(API_PREFIX, app=build_app()), Route(API_PREFIX, _bare_prefix, methods=["GET", "POST", "HEAD"])]
+    return [Mount(API_PREFIX, app=build_app()),
+            Route(API_PREFIX, _bare_prefix, methods=["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"])]
