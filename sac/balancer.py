@@ -23,6 +23,7 @@ from collections.abc import Sequence
 
 COOKIE = "sac_node"
 HEAD_LIMIT = 64 * 1024
+HEAD_TIMEOUT_S = 30.0   # a client that opens a connection and sends no request head in this time is dropped
 _REQUEST_LINE = re.compile(rb"[A-Z]+ \S+ HTTP/1\.[01]")
 _HEADER = re.compile(rb"[!#$%&'*+.^_`|~0-9A-Za-z-]+:[^\r\n]*")
 _BAD_REQUEST = (b"HTTP/1.1 400 Bad Request\r\nContent-Type: text/plain\r\nContent-Length: 12\r\n"
@@ -118,10 +119,12 @@ class Balancer:
         node = None
         try:
             try:
-                head = await read_head(client_r)
+                head = await asyncio.wait_for(read_head(client_r), HEAD_TIMEOUT_S)
                 if head is None:
                     return
                 pinned = pinned_node(head)
+            except TimeoutError:
+                return
             except BadRequest:
                 client_w.write(_BAD_REQUEST)
                 await client_w.drain()
@@ -142,7 +145,7 @@ class Balancer:
                     try:
                         reply = await read_head(backend_r)
                     except BadRequest:
-                        reply = None   # not an HTTP head we can edit: pass it on as it comes
+                        reply = None   # too long to edit: passed on as it comes; cut short: the client sees the end
                     if reply is not None:
                         client_w.write(with_cookie(reply, node))
                 pipes = [asyncio.create_task(_pipe(client_r, backend_w)),
