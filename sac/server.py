@@ -15,6 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 SCRIPT = REPO_ROOT / "app.py"
@@ -32,6 +33,11 @@ def middleware() -> list:
 
     return header_middleware()
 
+
+# Streamlit would serve pages/ in its older pages-folder mode until app.py first runs in this process: the very first
+# request (a shared deep link) would run a page file without the router and list every file in the sidebar. The
+# router (app.py's st.navigation) is the only way in, from the first request on (see sac/ui/guard.py).
+PagesManager.uses_pages_directory = False
 
 # Written as ``app = st.App(...)`` so that ``streamlit run sac/server.py`` finds it (it looks for that shape).
 app = st.App(str(SCRIPT), routes=routes(), middleware=middleware())

@@ -213,8 +213,21 @@ def _ended_or_refused() -> None:
         st.info(tr("auth.session_ended"), icon=":material/schedule:")
 
 
+def _page_asked_for() -> str | None:
+    """The title key of the registered page this URL names (``/rating`` → ``nav.rating``), if any."""
+    from sac.pages_registry import PAGES
+
+    slug = current_target().split("?", 1)[0].rstrip("/").rsplit("/", 1)[-1]
+    return next((p.title_key for p in PAGES if p.path == f"pages/{slug}.py"), None)
+
+
 def sign_in_page(next_path: str | None = None) -> None:
-    """What a signed-out reader sees instead of a page: the reason, and the way to the sign-in page."""
+    """What a signed-out reader sees instead of a page: the reason, and the way to the sign-in page (which comes
+    back to this URL unless ``next_path`` says otherwise)."""
+    title_key = _page_asked_for() if next_path is None else None
+    if title_key is not None:
+        sign_in_required(title_key)()
+        return
     st.title(tr("auth.sign_in_title"))
     st.caption(tr("common.app_title"))
     _ended_or_refused()
