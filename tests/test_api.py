@@ -408,6 +408,43 @@ def test_unknown_route_or_method_is_a_json_error(api, method, path, status, code
     assert (r.status, r.error) == (status, code)
 
 
+def test_an_unexpected_failure_is_a_json_500_without_its_text(tmp_path, monkeypatch):
+    """In process (a running server has no handler that fails on purpose): the wrapper every route goes through,
+    called as an ASGI app."""
+    import asyncio
+
+    from starlette.applications import Starlette
+    from starlette.routing import Route
+
+    from sac.api import calls
+    from sac.api.app import handler_for
+    from sac.api.spec import Endpoint
+
+    monkeypatch.setenv("SAC_DB_PATH", str(tmp_path / "sac.duckdb"))
+
+    def boom(call):
+        raise RuntimeError("SELECT secret FROM /etc/passwd")
+
+    app = Starlette(routes=[Route("/boom", handler_for(Endpoint("GET", "/boom", boom, "fails", public=True)))])
+    sent = []
+
+    async def receive():
+        return {"type": "http.request", "body": b"", "more_body": False}
+
+    async def send(message):
+        sent.append(message)
+
+    scope = {"type": "http", "method": "GET", "path": "/boom", "raw_path": b"/boom", "query_string": b"",
+             "headers": [], "http_version": "1.1", "scheme": "http", "server": ("test", 80),
+             "client": ("test", 1), "root_path": ""}
+    asyncio.run(app(scope, receive, send))
+    status = sent[0]["status"]
+    body = b"".join(m.get("body", b"") for m in sent[1:])
+    assert status == 500 and json.loads(body)["error"]["code"] == "internal"
+    assert b"secret" not in body and b"Traceback" not in body
+    assert calls.CALLS.flush() >= 1   # written to this test's database, not left for the exit
+
+
 # -- revocation and the audit log ---------------------------------------------------------------------------------------
 def test_a_token_revoked_while_the_server_runs_is_refused_at_its_next_call(api):
     with Store(api.db) as s:

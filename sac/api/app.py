@@ -1,13 +1,13 @@
 """The HTTP layer of ``/api/v1``: a Starlette app of its own, mounted by :func:`sac.api.routes` beside the
 Streamlit app on the same server (``sac/server.py``).
 
-For each call, in this order: the bearer token (401), the parameters against the route table (400), the request
-body for an upload (413 by ``Content-Length`` before reading anything, then counted while it streams), the
-handler in a worker thread (DuckDB blocks; the event loop never waits on it), the answer as JSON or CSV. Every
-call, refused ones included, is audited (``api_call``: who, endpoint, status; written in batches by
-:mod:`sac.api.calls`). Every
-error is ``{"error": {"code", "message"}}``: the app has its own handlers for unknown routes and methods, and an
-unexpected exception is logged here and answered 500 without its text, so no traceback ever reaches a client.
+For each call, in this order: the bearer token (401), the route table's permission (403), the parameters against
+the route table (400), the request body of an upload (413 by ``Content-Length`` before reading anything, then
+counted while it streams), the handler on a worker thread (DuckDB blocks; the event loop never waits on it),
+the answer as JSON or CSV. Every call, refused ones included, is audited (``api_call``: who, endpoint, status;
+written in batches by :mod:`sac.api.calls`). Every error is ``{"error": {"code", "message"}}``: the app has its
+own handlers for unknown routes and methods, and an unexpected exception is logged here and answered 500
+without its text, so no traceback ever reaches a client.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from sac.api import calls, tokens
-from sac.api.endpoints import ENDPOINTS
+from sac.api.endpoints import ENDPOINTS, records
 from sac.api.spec import API_PREFIX, ApiError, Call, Endpoint, Json, Table, select_columns
 from sac.auth import PermissionDenied
 from sac.auth.permissions import require
@@ -137,8 +137,6 @@ def _run(endpoint: Endpoint, user, params: dict, body: bytes | None) -> Response
         return Response(to_csv_bytes(frame), endpoint.success, media_type="text/csv; charset=utf-8",
                         headers={**_NO_STORE,
                                  "Content-Disposition": f'attachment; filename="{_safe_name(answer.name)}.csv"'})
-    from sac.api.endpoints import records
-
     return json_response({"data": records(frame), "count": len(frame), **answer.meta}, endpoint.success)
 
 
@@ -158,6 +156,8 @@ def handler_for(endpoint: Endpoint):
         try:
             if not endpoint.public:
                 user = await in_worker(_authenticate, _bearer(request))
+            if endpoint.permission:   # the table's permission, before a parameter or a byte of the body is read
+                require(user, endpoint.permission)
             params = endpoint.parse(request.query_params.multi_items(), request.path_params)
             if endpoint.body:
                 async with _limiters()[1]:

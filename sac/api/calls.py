@@ -20,7 +20,7 @@ import threading
 
 from sac import audit
 from sac.api import tokens
-from sac.store import shared
+from sac.store import db_path, shared
 
 log = logging.getLogger("sac.api")
 
@@ -36,7 +36,7 @@ def interval() -> float:
 
 class CallLog:
     def __init__(self) -> None:
-        self._pending: list[tuple[str, str, dict, str | None]] = []
+        self._pending: list[tuple[str, str, str, dict, str | None]] = []   # (database, actor, target, ...)
         self._guard = threading.Lock()
         self._flushing = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -45,7 +45,7 @@ class CallLog:
     def add(self, actor: str, target: str, details: dict, token_name: str | None) -> None:
         details = {**details, "at": dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat(timespec="milliseconds")}
         with self._guard:
-            self._pending.append((actor, target, details, token_name))
+            self._pending.append((str(db_path()), actor, target, details, token_name))
             if len(self._pending) > MAX_PENDING:
                 dropped = len(self._pending) - MAX_PENDING
                 del self._pending[:dropped]
@@ -61,28 +61,34 @@ class CallLog:
             self.flush()
 
     def flush(self) -> int:
-        """Write what is queued, in one transaction; returns how many entries. On failure the entries stay queued
+        """Write what is queued, one transaction per database; returns how many entries. On failure they stay queued
         for the next try (and the failure is logged)."""
         with self._flushing:
             with self._guard:
                 batch, self._pending = self._pending, []
             if not batch:
                 return 0
-            try:
-                used: dict[str, str] = {}
-                with shared().write(data=False) as cur:
-                    for actor, target, details, name in batch:
-                        audit.record(cur, actor, "api_call", target, details)
-                        if name is not None:
-                            used[name] = max(used.get(name, ""), details["at"])
-                    for name, at in used.items():
-                        cur.execute("UPDATE service_tokens SET last_used_at = ? WHERE name = ?",
-                                    [dt.datetime.fromisoformat(at), name])
-            except Exception:
-                log.exception("could not write %d API audit entries; they are kept for the next try", len(batch))
+            failed: list = []
+            for database in dict.fromkeys(e[0] for e in batch):   # one database per process, in practice
+                entries = [e for e in batch if e[0] == database]
+                try:
+                    used: dict[str, str] = {}
+                    with shared(database).write(data=False) as cur:
+                        for _, actor, target, details, name in entries:
+                            audit.record(cur, actor, "api_call", target, details)
+                            if name is not None:
+                                used[name] = max(used.get(name, ""), details["at"])
+                        for name, at in used.items():
+                            cur.execute("UPDATE service_tokens SET last_used_at = ? WHERE name = ?",
+                                        [dt.datetime.fromisoformat(at), name])
+                except Exception:
+                    log.exception("could not write %d API audit entries to %s; they are kept for the next try",
+                                  len(entries), database)
+                    failed += entries
+            if failed:
                 with self._guard:
-                    self._pending[:0] = batch
-                return 0
+                    self._pending[:0] = failed
+                return len(batch) - len(failed)
             return len(batch)
 
 
