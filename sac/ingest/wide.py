@@ -338,6 +338,117 @@ def to_long(grid: Grid, layout: Layout, block: Block, periodicity: str | None = 
     return LongTable(pd.DataFrame(recs, columns=cols), missing, pd.DataFrame(tot, columns=cols))
 
 
+# -- footnotes: a current unit's row that carries a former unit's years -----------------------
+
+@dataclass(frozen=True)
+class Footnote:
+    mark: str                        # '*', '**', '1' (written '1)', '(1)', '1 ')
+    text: str                        # as written, mark included
+    years: tuple[int, int] | None    # the span it names ('за 1999-2016гг.', 'from 2010 to 2017'), if any
+
+
+@dataclass(frozen=True)
+class FormerSpan:
+    """Years of a row named as a current unit whose figures are a former unit's (the Bureau's ``Туркестанская*``:
+    South Kazakhstan region until its note's last year)."""
+    unit: str                        # the former unit's code ('51')
+    first: int
+    last: int
+    note: str | None                 # the table's note that says so; None: the name's mark, no note found
+
+    def covers(self, period: str) -> bool:
+        return self.first <= int(str(period)[:4]) <= self.last
+
+
+_NOTE = re.compile(r"^\s*(\*+|\(?\d{1,2}\))\s*(?=\S)")
+_NOTE_YEARS = re.compile(r"((?:19|20)\d{2})\s*(?:гг?\.?)?\s*(?:-|–|—|to|по|до)\s*((?:19|20)\d{2})", re.IGNORECASE)
+_NAME_MARK = re.compile(r"(?:\s*(\*+)|\s*[(\[]?(\d{1,2})[)\]]|(?<=[^\W\d_])(\d{1,2})|\s+(\d{1,2}))\s*$")
+
+
+def name_mark(name: str) -> str | None:
+    """The footnote mark at the end of a name, as a note writes it: '*' for ``Туркестанская*``, '1' for
+    ``Туркестанская 1``, ``г.Шымкент2)`` (2), ``Turkestanskaya 3)`` (3); None when there is none."""
+    m = _NAME_MARK.search(unicodedata.normalize("NFKC", str(name)).rstrip())
+    if not m or not _LETTERS.search(str(name)[:m.start()]):
+        return None
+    return next(g for g in m.groups() if g)
+
+
+def notes_of(grid: Grid) -> list[Footnote]:
+    """The sheet's footnotes: cells that begin with a mark ('*', '1)', '(2)') and go on in words."""
+    out = []
+    for row in grid.rows:
+        for cell in row:
+            if not cell or not (m := _NOTE.match(cell)) or not _LETTERS.search(cell[m.end():]):
+                continue
+            mark = m.group(1).strip("()")
+            y = _NOTE_YEARS.search(cell)
+            out.append(Footnote(mark, cell.strip(), (int(y.group(1)), int(y.group(2))) if y else None))
+    return out
+
+
+def workbook_notes(data: bytes, file_name: str, grid: Grid, marks: set[str]) -> list[Footnote]:
+    """The notes of ``grid``'s sheet and, for the ``marks`` it has no note for, of the workbook's other sheets
+    (the Bureau writes the note once per workbook: life expectancy's '*Данные за 1999-2016гг. …' is under the
+    men's and women's sheets, not under 'Все население')."""
+    notes = notes_of(grid)
+    missing = marks - {n.mark for n in notes}
+    for sheet in grid.sheets:
+        if not missing:
+            break
+        if sheet == grid.sheet:
+            continue
+        found = [n for n in notes_of(read_grid(data, file_name, sheet)) if n.mark in missing]
+        notes += found
+        missing -= {n.mark for n in found}
+    return notes
+
+
+def _former_named(text: str, lookup) -> str | None:
+    """The former unit a note names ('по Южно-Казахстанской области' -> '51'): a former unit's alias, its last
+    two letters free (Russian cases), found in the note's letters; None when it names none."""
+    letters = "".join(_LETTERS.findall(unicodedata.normalize("NFKC", text).lower().replace("ё", "е")))
+    for key, alias in lookup.sources.items():
+        if alias.kato not in lookup.former:
+            continue
+        core = "".join(_LETTERS.findall(key.partition(":")[2] or key))
+        if len(core) >= 6 and core[:-2] in letters:
+            return alias.kato
+    return None
+
+
+def former_spans(block: Block, lookup, notes: list[Footnote]) -> dict[str, FormerSpan]:
+    """By name as written: the rows of ``block`` named as a current unit whose figures for some years are a former
+    unit's. A row's footnote mark leads to its note; a note that names a former unit and a span of years
+    (``*Данные за 1999-2016гг. по Южно-Казахстанской области``) gives those years to that unit. A mark with no note
+    at all, on a unit that a reform made out of a former unit, gives the former unit the years before the unit
+    began (``Туркестанская*`` before 2018). A note about something else (``3) Data for the Turkestan region … from
+    2010 to 2017 estimates``) leaves the row to its unit."""
+    from sac.metrics import territory
+
+    by_mark: dict[str, list[Footnote]] = {}
+    for n in notes:
+        by_mark.setdefault(n.mark, []).append(n)
+    out: dict[str, FormerSpan] = {}
+    for _, name in block.rows:
+        unit, mark = lookup.resolve(name, allow_orgs=False), name_mark(name)
+        if unit is None or mark is None:
+            continue
+        if mark in by_mark:
+            for n in by_mark[mark]:
+                former = _former_named(n.text, lookup) if n.years else None
+                if former and former != unit:
+                    out[name] = FormerSpan(former, n.years[0], n.years[1], n.text)
+                    break
+            continue
+        began = territory.first_year(unit)
+        before = [r.from_kato for r in territory.reforms().itertuples()
+                  if r.to_kato == unit and r.from_kato != unit and r.from_kato in lookup.former]
+        if began is not None and before:
+            out[name] = FormerSpan(before[0], 1900, began - 1, None)
+    return out
+
+
 # -- the import ------------------------------------------------------------------------------
 
 @dataclass
@@ -394,9 +505,15 @@ def import_wide(store, source: str | Path | bytes, indicator_id: str, *, file_na
     chosen = layout.block(block)
     long = to_long(layout.grid, layout, chosen, periodicity=row[0][0])
     # A former unit (South Kazakhstan region, until 2018) is no current unit and has no home in the store
-    # yet: its rows are left out and said, never put under Turkistan region or Shymkent.
+    # yet: its rows are left out and said, never put under Turkistan region or Shymkent. So are the years a
+    # current unit's row carries for a former unit by the table's own note ('Туркестанская*' 1999-2016).
+    marks = {m for _, n in chosen.rows if (m := name_mark(n))}
+    spans = former_spans(chosen, lookup, workbook_notes(data, name, grid, marks) if marks else [])
     former = long.frame["name"].map(lambda n: lookup.resolve(n, allow_orgs=False) is None
                                     and lookup.resolve(n, allow_orgs=False, include_former=True) is not None)
+    former |= pd.Series([n in spans and spans[n].covers(p) for n, p in zip(long.frame["name"], long.frame["period"],
+                                                                           strict=True)], index=long.frame.index,
+                        dtype=bool)
     former_rows = long.frame[former]
     totals_check = _totals_check(long, lookup) if aggregation == "sum" else pd.DataFrame(columns=TOTALS_COLUMNS)
     long.frame = long.frame[~former].reset_index(drop=True)
@@ -427,12 +544,12 @@ def import_wide(store, source: str | Path | bytes, indicator_id: str, *, file_na
         rep.problems_total = len(rep.problems)
         rep.rejected = int(rep.errors["row"].dropna().nunique())
     if len(former_rows):
-        notes = former_rows.drop_duplicates("row")
-        extra = pd.DataFrame([{"row": r.row, "column": region_letter_of(layout), "value": r.name,
-                               "severity": "warning", "code": "former_unit",
-                               "message": f"{r.name!r} is a former unit (South Kazakhstan region until 2018): its "
-                                          f"{int((former_rows['row'] == r.row).sum())} figures are not stored"}
-                              for r in notes.itertuples(index=False)]).astype({"row": "Int64"})
+        # one warning per row named: the name, and the years when only some of its years are the former unit's
+        # ('Туркестанская* 1999–2016'), so the page's translated message says which
+        extra = pd.DataFrame([{"row": cells["row"].iloc[0], "column": region_letter_of(layout),
+                               "value": _former_value(who, cells, spans), "severity": "warning", "code": "former_unit",
+                               "message": _former_message(who, cells, spans, lookup)}
+                              for who, cells in former_rows.groupby("name", sort=False)]).astype({"row": "Int64"})
         rep.problems = pd.concat([rep.problems.astype({"row": "Int64"}), extra], ignore_index=True)
         rep.problems_total += len(extra)
     if long.not_reported:  # '-', '…', 'x', empty: counted and said, never a value, never a rejected file
@@ -450,6 +567,26 @@ def import_wide(store, source: str | Path | bytes, indicator_id: str, *, file_na
 
 
 TOTALS_COLUMNS = ["period", "published", "regions", "difference"]
+
+
+def _years(cells: pd.DataFrame) -> str:
+    years = sorted({int(str(p)[:4]) for p in cells["period"]})
+    return f"{years[0]}–{years[-1]}"
+
+
+def _former_value(name: str, cells: pd.DataFrame, spans: dict[str, FormerSpan]) -> str:
+    return f"{name} {_years(cells)}" if name in spans else name
+
+
+def _former_message(name: str, cells: pd.DataFrame, spans: dict[str, FormerSpan], lookup) -> str:
+    n = len(cells)
+    span = spans.get(name)
+    if span is None:
+        return f"{name!r} is a former unit (South Kazakhstan region until 2018): its {n} figures are not stored"
+    last = max(int(str(p)[:4]) for p in cells["period"])
+    why = f"by the table's note {span.note!r}" if span.note else "by its footnote mark, before the unit began"
+    return (f"{name!r} {_years(cells)} is {lookup.display(span.unit, 'en')} {why}: its {n} figures are not "
+            f"stored; from {last + 1} the row is {lookup.display(lookup.resolve(name, allow_orgs=False), 'en')}")
 
 
 def _totals_check(long: LongTable, lookup) -> pd.DataFrame:

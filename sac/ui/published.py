@@ -42,8 +42,10 @@ def _read(data: bytes, name: str, sheet: str | None) -> wide.Grid:
     return held[1]
 
 
-def _rows_table(store, layout: wide.Layout, block: wide.Block, lookup: UnitLookup) -> pd.DataFrame:
-    """Row, the name as written, the unit it was read as, and its status."""
+def _rows_table(store, layout: wide.Layout, block: wide.Block, lookup: UnitLookup,
+                spans: dict[str, wide.FormerSpan]) -> pd.DataFrame:
+    """Row, the name as written, the unit it was read as, and its status (``spans``: the years of a row that are
+    a former unit's, :func:`sac.ingest.wide.former_spans`)."""
     names = _unit_names(store)
     recs = []
     totals = {r for r, _ in block.totals}
@@ -51,6 +53,12 @@ def _rows_table(store, layout: wide.Layout, block: wide.Block, lookup: UnitLooku
         code = lookup.resolve(name, allow_orgs=False)
         if r in totals:
             unit, status = "", tr("upload.status_total")
+        elif code and name in spans:
+            span = spans[name]
+            former = lookup.names.get((span.unit, lang())) or lookup.names.get((span.unit, "ru")) or span.unit
+            years = (f"{span.first}–{span.last}" if span.note else tr("upload.status_before", year=span.last + 1))
+            unit = f"{names.get(code, code)} ({code})"
+            status = tr("upload.status_unit_part_former", years=years, former=former)
         elif code:
             unit, status = f"{names.get(code, code)} ({code})", tr("upload.status_unit")
         elif lookup.resolve(name, allow_orgs=False, include_former=True):
@@ -147,7 +155,10 @@ def render(store, user, units: set[str] | None, nonce: int, problems_table) -> N
         st.text(tr("upload.table_title", title=layout.title))  # the file's own words: text, never markup
     st.text(tr("upload.table_shape", rows=", ".join(map(str, block.header_rows)), first=periods[0], last=periods[-1],
                n=len(periods), units=len(block.rows), totals=len(block.totals)))
-    st.dataframe(_rows_table(store, layout, block, lookup), hide_index=True, width="stretch")
+    marks = {m for _, n in block.rows if (m := wide.name_mark(n))}
+    notes = wide.workbook_notes(data, up.name, layout.grid, marks) if marks else []
+    st.dataframe(_rows_table(store, layout, block, lookup, wide.former_spans(block, lookup, notes)), hide_index=True,
+                 width="stretch")
 
     inds = _indicators(store)
     may_create = units is None  # a passport is reference data: analysts and admins
