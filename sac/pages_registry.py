@@ -31,6 +31,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/projects.py", "nav.projects", ":material/assignment:", READERS, "nav.section_analysis"),
     PageSpec("pages/data_quality.py", "nav.data_quality", ":material/fact_check:", ("admin", "analyst", "project_office"), "nav.section_data"),
     PageSpec("pages/upload.py", "nav.upload", ":material/upload_file:", ("admin", "analyst", "project_office"), "nav.section_data"),
+    PageSpec("pages/submissions.py", "nav.submissions", ":material/task_alt:", READERS, "nav.section_data"),
     PageSpec("pages/methodology.py", "nav.methodology", ":material/functions:", READERS + ("public",), "nav.section_data"),
     PageSpec("pages/audit.py", "nav.audit", ":material/history:", ("admin",), "nav.section_admin"),
     PageSpec("pages/users.py", "nav.users", ":material/group:", ("admin",), "nav.section_admin"),
