@@ -12,6 +12,7 @@ import streamlit as st
 
 from sac import charts
 from sac.auth.permissions import allowed_units, can_see
+from sac.metrics import projects as proj_metrics
 from sac.ui import cache, guard, lang, widgets
 from sac.ui.lang import tr
 from sac.ui.text import md_escape
@@ -137,11 +138,14 @@ if df.empty:
     widgets.empty_state(tr("projects.what_filtered"))
     st.stop()
 counts = v.status_counts(df)
+# projects off track: the one definition (sac.metrics.projects.off_track), counted as the situation room counts it
+run = proj_metrics.off_track_summary(df)
 m = st.columns(6)
 m[0].metric(tr("projects.m_total"), lang.num(counts["total"]))
-m[1].metric(rag_text("red"), lang.num(counts["red"]))
-m[2].metric(rag_text("amber"), lang.num(counts["amber"]))
-m[3].metric(rag_text("green"), lang.num(counts["green"]))
+m[1].metric(tr("situation.m_projects"), tr("situation.m_projects_value", n=run["off_track"], total=run["running"]),
+            help=tr("situation.m_projects_help", amber=run["at_risk"]))
+m[2].metric(rag_text("amber"), lang.num(run["at_risk"]))
+m[3].metric(rag_text("green"), lang.num(run["on_track"]))
 m[4].metric(tr("projects.m_overdue"), lang.num(counts["overdue"]))
 m[5].metric(tr("projects.m_disagree"), lang.num(counts["disagree"]))
 widgets.methodology_badge(int(df["methodology_version"].iloc[0]))

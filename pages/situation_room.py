@@ -1,7 +1,9 @@
 """Situation room (issue 4, page 1; METHODOLOGY.md section 9, seed 001 ch. 3.3): the home page.
 
-Headline figures for the chosen period (?period=2025) and the exceptions list, each item
-linking to its detail page with the parameters ``sac.metrics.exceptions`` gives it.
+Headline figures for the chosen period (?period=2025) and "Needs a decision": the ranked decision list of
+``sac.metrics.decisions`` (the first ``FIRST_SCREEN`` items give every kind a share; an indicator red in many regions
+is one line that expands to its regions), each item linking to its detail page with the parameters it carries.
+?show=<kind> keeps one kind.
 ?instruction=<id> (the target of the instruction exceptions) shows that instruction to a reader who may see it
 (``permissions.can_see``: never the public, a project office only its own regions').
 """
@@ -12,8 +14,8 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from sac.auth.permissions import allowed_units, can, can_open, can_see, restrict_frame
-from sac.metrics import exceptions as exc_metrics
+from sac.auth.permissions import allowed_units, can, can_open, can_see
+from sac.metrics import decisions
 from sac.ui import cache, guard, lang, widgets
 from sac.ui.lang import tr
 from sac.ui.text import md_escape
@@ -24,7 +26,6 @@ user = guard.page("pages/situation_room.py")
 
 HERE = "pages/situation_room.py"
 ROOT = Path(__file__).resolve().parent.parent
-MAX_ITEMS = 25
 SEVERITY_ICONS = {3: ":material/error:", 2: ":material/warning:", 1: ":material/info:"}
 
 st.title(tr("situation.title"))
@@ -122,63 +123,95 @@ if _page_available("pages/rating.py"):
     st.page_link("pages/rating.py", label=tr("situation.rating_link"), icon=":material/leaderboard:",
                  query_params={"period": period})
 
-# -- exceptions -------------------------------------------------------------------------------------------------
+# -- needs a decision (sac.metrics.decisions: one ranking, shared with the information boards) ---------------------
 st.subheader(tr("situation.exceptions_title"))
-st.caption(tr("situation.exceptions_intro"))
+st.caption(tr("situation.exceptions_intro", n=decisions.FIRST_SCREEN))
 if not can(user, "view"):
     st.info(tr("situation.exceptions_public"), icon=":material/lock:")
     st.stop()
 
-exc = cache.call(exc_metrics.exceptions, period, today=today)
-unavailable = list(exc.attrs.get("unavailable", []))
-if units is not None:
-    exc = restrict_frame(exc, user, "region_kato", store=cache.store())
+dec = cache.call(decisions.decision_list, period, today=today, units=frozenset(units) if units is not None else None)
+unavailable = list(dec.attrs.get("unavailable", []))
 if unavailable:
     st.caption(tr("situation.exceptions_unavailable",
                   kinds=", ".join(tr(f"situation.kind_{k}") for k in unavailable)))
-if exc.empty:
+if dec.empty:
     st.success(tr("situation.exceptions_none"), icon=":material/check_circle:")
     st.stop()
 
-counts = views.exception_counts(exc)
-kinds = ["all"] + [k for k in exc_metrics.KINDS if k in set(counts["kind"])]
+kind_counts = dec.attrs.get("counts", {})
+kinds = ["all"] + [k for k in decisions.PRIORITY if kind_counts.get(k)]
+# labels fixed at this run's language: format_func may be called outside the script run
+kind_labels = {"all": tr("situation.kind_option", kind=tr("situation.kind_all"), n=lang.num(len(dec)))}
+kind_labels |= {k: tr("situation.kind_option", kind=tr(f"situation.kind_{k}"), n=lang.num(kind_counts[k]))
+                for k in kinds[1:]}
 c1, c2 = st.columns([1, 2])
 with c1:
-    # labels fixed at this run's language: format_func may be called outside the script run
-    kind_labels = {k: tr(f"situation.kind_{k}") for k in kinds}
     show = widgets.select(tr("situation.kind_filter"), kinds, "show", format_func=kind_labels.get)
 with c2:
+    counts = views.exception_counts(dec)
     ct = pd.DataFrame({
         tr("situation.col_kind"): counts["kind"].map(lambda k: tr(f"situation.kind_{k}")),
         tr("situation.col_high"): counts["high"], tr("situation.col_medium"): counts["medium"],
         tr("situation.col_total"): counts["total"],
     })
     st.dataframe(ct, hide_index=True, key="situation_counts", width="stretch")
+    merged = int(dec.attrs.get("merged_overdue", 0))
+    if merged:
+        st.caption(tr("situation.merged_note", n=lang.num(merged), total=lang.num(instr["overdue"])))
 
-items = exc if show == "all" else exc[exc["kind"] == show]
+items = dec if show == "all" else dec[dec["kind"] == show]
 code = lang.lang()
 region_names = rating.set_index(rating["unit_code"].astype(str))[name_col].to_dict()
-for r in items.head(MAX_ITEMS).itertuples(index=False):
+more_key = f"situation_more_{show}"
+shown = min(len(items), st.session_state.get(more_key, decisions.FIRST_SCREEN))
+for r in items.head(shown).itertuples(index=False):
     with st.container(border=True):
         a, b = st.columns([6, 1], vertical_alignment="center")
         sev = int(r.severity)
-        # title and reason are made from names in the data (sac.metrics.exceptions): text, not Markdown
-        a.markdown(f"{SEVERITY_ICONS[sev]} **{tr(f'situation.severity_{sev}')}** · {tr(f'situation.kind_{r.kind}')}  \n"
+        # title, reason and owner are made from names in the data (sac.metrics.decisions): text, not Markdown
+        a.markdown(f"{SEVERITY_ICONS[sev]} **{tr(f'situation.severity_{sev}')}** · {tr(f'situation.kind_{r.kind}')}"
+                   f" · {tr('situation.rank', rank=r.rank)}  \n"
                    f"**{md_escape(getattr(r, f'title_{code}'))}**  \n{md_escape(getattr(r, f'reason_{code}'))}")
+        owner = getattr(r, f"owner_{code}")
+        meta = ([tr("situation.owner", owner=md_escape(owner))] if isinstance(owner, str) and owner else []) + \
+            ([tr("situation.due", due=lang.date(r.due_date))] if pd.notna(r.due_date) else [])
+        if meta:
+            a.caption(" · ".join(meta))
+        if isinstance(r.members, list) and r.members:
+            with a.expander(tr("situation.regions_n", n=lang.num(r.region_count))):
+                st.markdown("\n".join(
+                    "- " + tr("situation.member_item", name=md_escape(m[f"name_{code}"]),
+                              a=lang.num(m["achievement"], 1), severity=tr(f"situation.severity_{m['severity']}"))
+                    for m in r.members))
         if isinstance(r.page, str) and _page_available(r.page):
             with b:
                 st.page_link(r.page, label=tr("situation.open"), icon=":material/arrow_forward:",
                              query_params={k: str(v) for k, v in (r.params or {}).items()})
-if len(items) > MAX_ITEMS:
-    st.caption(tr("situation.exceptions_shown", shown=MAX_ITEMS, total=len(items)))
+if len(items) > shown:
+    left = items.iloc[shown:]["kind"].value_counts()
+    rest = "; ".join(tr("situation.left_item", kind=tr(f"situation.kind_{k}"), n=lang.num(left[k]))
+                     for k in decisions.PRIORITY if k in left)
+    st.caption(tr("situation.exceptions_shown", shown=lang.num(shown), total=lang.num(len(items)), rest=rest))
+    if st.button(tr("situation.show_more", n=lang.num(min(decisions.FIRST_SCREEN, len(items) - shown))),
+                 key=f"btn_{more_key}", icon=":material/expand_more:"):
+        st.session_state[more_key] = shown + decisions.FIRST_SCREEN
+        st.rerun()
+
+
+def _regions_text(regions) -> str:
+    return ", ".join(region_names.get(str(k), str(k)) for k in regions) if len(regions) else "—"
+
 
 full = pd.DataFrame({
+    tr("situation.col_rank"): items["rank"],
     tr("situation.severity"): items["severity"].map(lambda s: tr(f"situation.severity_{int(s)}")),
     tr("situation.col_kind"): items["kind"].map(lambda k: tr(f"situation.kind_{k}")),
     tr("situation.col_title"): items[f"title_{code}"],
     tr("situation.col_reason"): items[f"reason_{code}"],
-    tr("situation.col_region"): items["region_kato"].map(lambda k: region_names.get(str(k), "—") if pd.notna(k)
-                                                         else "—"),
+    tr("situation.col_owner"): items[f"owner_{code}"],
+    tr("situation.col_due"): items["due_date"].dt.date,
+    tr("situation.col_region"): items["regions"].map(_regions_text),
 })
-widgets.download_table(full, f"exceptions_{period}", key="situation_exc_dl",
-                           methodology_version=cache.methodology_version(), title=tr("situation.exceptions_title"))
+widgets.download_table(full, f"decisions_{period}", key="situation_exc_dl",
+                       methodology_version=cache.methodology_version(), title=tr("situation.exceptions_title"))

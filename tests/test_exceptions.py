@@ -79,6 +79,9 @@ def test_exceptions_list_what_needs_help_sorted_by_severity(store):
     assert spike["title_en"].startswith("Year-end spending spike: program 068 Employment")
     assert spike["params"] == {"program": "068", "region": "75", "year": "2024"}
     assert (out["methodology_version"] == 1).all()
+    # an escalated instruction past its due date says so (the decision list shows it once, as escalated)
+    esc = out[out["kind"] == "escalated"].iloc[0]
+    assert esc["reason_en"] == "On control since 01.06.2024, due 20.06.2024, 11 days overdue; responsible: —"
 
 
 def test_exceptions_region_filter(store):
@@ -115,3 +118,14 @@ def test_demo_exceptions_cover_every_kind(demo_store):
     assert set(out["kind"]) == set(KINDS)
     assert out["severity"].is_monotonic_decreasing
     assert out[["title_en", "title_ru", "title_kk", "reason_en", "reason_ru", "reason_kk"]].notna().all().all()
+
+
+def test_demo_projects_off_track_are_the_projects_engines(demo_store):
+    # one definition: the same projects the situation room and the Projects page count (issue 11)
+    from sac.metrics import projects
+    from tests.conftest import TODAY as DEMO_TODAY
+
+    out = exceptions(demo_store, "2025", today=DEMO_TODAY)
+    p = projects.load_projects(demo_store, today=DEMO_TODAY)
+    assert sorted(out.loc[out["kind"] == "project_off_track", "subject_id"]) == \
+        sorted(p.loc[projects.off_track(p), "project_id"])

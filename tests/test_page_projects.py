@@ -120,7 +120,10 @@ def test_portfolio_shows_every_project_and_the_status_counts(app_env, demo_store
     table = _table(at, "Code", "Computed status")
     assert table["Code"].tolist() == expected["project_id"].tolist()
     metrics = {m.label: m.value for m in at.metric}
-    assert metrics["✗ off track"] == str(int((expected["status_computed"] == "red").sum()))
+    # projects off track: running ones, computed or self-reported red (the situation room's figure, issue 11)
+    running = proj_metrics.running(expected)
+    assert metrics["Projects off track"] == f"{int(proj_metrics.off_track(expected).sum())} of {int(running.sum())}"
+    assert metrics["Projects"] == str(len(expected))
     assert metrics["Status disagrees"] == str(int(expected["status_disagrees"].astype("boolean").fillna(False).sum()))
     # every status is a word with its icon, never a colour alone
     assert set(table["Computed status"]) <= {"✓ on track", "! at risk", "✗ off track", "○ no status"}

@@ -10,7 +10,8 @@ import pytest
 from test_pages import open_page
 
 from sac.auth import User
-from sac.metrics import exceptions as exc_metrics
+from sac.metrics import decisions
+from sac.metrics import projects as proj_metrics
 from sac.store import Store
 from sac.ui.text import md_unescape
 from sac.views import rating as rating_views
@@ -105,21 +106,81 @@ def test_leaders_and_laggards_name_the_rating(app_env, demo_store):
     assert any(pl.proto.page.endswith("rating") for pl in at.get("page_link"))
 
 
-def test_exceptions_are_listed_most_severe_first_with_links_to_their_pages(app_env, demo_store):
+def _items(at) -> list[str]:
+    """The decision items shown, in order, as read (each item's Markdown starts with its severity icon)."""
+    return [md_unescape(m.value) for m in at.markdown if m.value.startswith(":material/")]
+
+
+def test_first_screen_shows_escalated_issues_and_overdue_instructions_and_inflation_once(app_env, demo_store):
     period = rating_views.periods_with_data(demo_store)[1]
     at = open_page(PAGE, params={"period": period})
     assert not at.exception
-    exc = exc_metrics.exceptions(demo_store, period, today=dt.date.today())
-    assert len(exc) > 0
-    first = exc.iloc[0]
-    text = md_unescape("\n".join(m.value for m in at.markdown))   # names are escaped Markdown: read as shown
-    assert first["title_en"] in text
+    shown = _items(at)
+    assert len(shown) == decisions.FIRST_SCREEN
+    # issue 11: before, the first 25 were 20 red indicators (18 of them inflation) and no escalated issue
+    assert sum("· Escalated issues ·" in t for t in shown) >= 2
+    assert sum("· Instructions overdue ·" in t for t in shown) >= 2
+    assert all(k in "\n".join(shown) for k in ("Red indicators", "Projects off track", "Year-end spending spikes",
+                                                "Projects insufficient for a target"))
+    inflation = [t for t in shown if "Consumer price inflation" in t]
+    dec = decisions.decision_list(demo_store, period, today=dt.date.today())
+    line = dec[(dec["subject_id"] == "INFLATION") & (dec["kind"] == "red_indicator")].iloc[0]
+    assert len(inflation) == 1 and f"Consumer price inflation: red in {line['region_count']} regions" in inflation[0]
+    assert line["region_count"] > 10
+    # the line expands to its regions, worst first, as text
+    exp = next(e for e in at.expander if e.label.startswith(f"Regions ({line['region_count']})"))
+    listed = md_unescape(exp.markdown[0].value).splitlines()
+    assert len(listed) == line["region_count"]
+    assert listed[0].startswith(f"- {line['members'][0]['name_en']} — achievement ")
+    # the order on the screen is the ranking's, and each item links to its detail with the item's parameters
+    for text, (_, r) in zip(shown, dec.head(decisions.FIRST_SCREEN).iterrows(), strict=True):
+        assert f"No. {r['rank']}" in text and r["title_en"] in text
     links = [pl for pl in at.get("page_link") if pl.value == "Open"]
-    linkable = exc.head(25)[[(ROOT / p).exists() for p in exc.head(25)["page"]]]
-    assert len(links) == len(linkable)
-    if len(linkable):
-        want = "&".join(f"{k}={v}" for k, v in linkable.iloc[0]["params"].items())
-        assert links[0].proto.query_string == want
+    linkable = dec.head(decisions.FIRST_SCREEN)
+    linkable = linkable[[(ROOT / p).exists() for p in linkable["page"]]]
+    assert [pl.proto.query_string for pl in links] == \
+        ["&".join(f"{k}={v}" for k, v in p.items()) for p in linkable["params"]]
+    # what is left is said, kind by kind, and more can be shown
+    left = next(c.value for c in at.caption if c.value.startswith("Showing 10 of "))
+    assert left.startswith(f"Showing 10 of {len(dec)}. Not shown: Escalated issues ")
+    at.button(key="btn_situation_more_all").click().run()
+    assert len(_items(at)) == 2 * decisions.FIRST_SCREEN
+    assert next(c.value for c in at.caption if c.value.startswith("Showing ")).startswith(f"Showing 20 of {len(dec)}")
+
+
+def test_kind_filter_keeps_one_kind(app_env, demo_store):
+    period = rating_views.periods_with_data(demo_store)[1]
+    at = open_page(PAGE, params={"period": period, "show": "instruction_overdue"})
+    assert not at.exception
+    shown = _items(at)
+    dec = decisions.decision_list(demo_store, period, today=dt.date.today())
+    n = dec.attrs["counts"]["instruction_overdue"]
+    assert len(shown) == min(n, decisions.FIRST_SCREEN) and all("· Instructions overdue ·" in t for t in shown)
+    assert at.selectbox[1].value == "instruction_overdue"
+    assert f"Instructions overdue ({n})" in at.selectbox[1].options
+    # the headline counts all overdue instructions; the note says where the escalated ones are
+    merged = dec.attrs["merged_overdue"]
+    instr = views.instructions_summary(demo_store, dt.date.today())
+    assert n + merged == instr["overdue"]
+    assert any(c.value == f"{merged} of the {instr['overdue']} overdue instructions are escalated: each is listed "
+               "once, as escalated." for c in at.caption)
+
+
+def test_projects_off_track_and_overdue_instructions_are_the_same_on_both_pages(app_env, demo_store):
+    # issue 11: the situation room read 59 of 230, Projects 65 of 320; one definition now
+    room = open_page(PAGE)
+    projects = open_page("pages/projects.py")
+    assert not room.exception and not projects.exception
+    on_room = {m.label: m.value for m in room.metric}
+    on_projects = {m.label: m.value for m in projects.metric}
+    p = proj_metrics.load_projects(demo_store, today=dt.date.today())
+    want = proj_metrics.off_track_summary(p)
+    assert on_room["Projects off track"] == on_projects["Projects off track"] == \
+        f"{want['off_track']} of {want['running']}"
+    assert want["off_track"] == int((proj_metrics.off_track(p)).sum()) and want["running"] < len(p)
+    instr = views.instructions_summary(demo_store, dt.date.today())
+    assert on_room["Instructions overdue"] == f"{instr['overdue']} of {instr['on_control']}"
+    assert any(h.value == f"Overdue instructions ({instr['overdue']})" for h in projects.subheader)
 
 
 def test_instruction_link_shows_that_instruction(app_env, demo_store):

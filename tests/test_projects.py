@@ -12,6 +12,8 @@ from sac.metrics.projects import (
     load_projects,
     manager_conflicts,
     manager_rating,
+    off_track,
+    off_track_summary,
     para64_ratios,
     people_rating,
     project_metrics,
@@ -105,6 +107,22 @@ def test_self_reported_green_but_computed_red_is_flagged():
     r = metrics(project(percent_complete=0.2, status_reported="green")).iloc[0]
     assert r["status_computed"] == "red"
     assert r["status_disagrees"]
+
+
+def test_off_track_is_running_and_red_computed_or_self_reported():
+    # the one definition of "projects off track" (situation room, Projects page, decision list; issue 11)
+    df = metrics(
+        project(project_id="LATE", planned_end="2024-03-31", forecast_end="2024-10-31"),   # computed red: overdue
+        project(project_id="SAYS", status_reported="red"),                                 # self-reported red
+        project(project_id="FINE"),                                                        # green both ways
+        project(project_id="DONE", planned_end="2024-03-31", actual_end="2024-05-31",      # red once, finished
+                status_reported="red"),
+        project(project_id="STOP", status_reported="red", is_active=False),                # not active
+        project(project_id="AMBR", percent_complete=0.45),                                 # SPI 0.9: amber
+        project(project_id="NONE", percent_complete=None, status_reported=None))           # no evidence
+    assert df.loc[off_track(df), "project_id"].tolist() == ["LATE", "SAYS"]
+    assert off_track_summary(df) == {"running": 5, "off_track": 2, "at_risk": 1, "on_track": 1, "no_status": 1,
+                                     "overdue": 1}
 
 
 def test_finished_project_terms_and_budget():

@@ -108,19 +108,17 @@ def gap_arrow(gap: float) -> str:
 
 
 def projects_summary(store, today: _dt.date, units=None) -> dict:
-    """Running projects and how many are off track (computed status red, METHODOLOGY.md section 6).
+    """Running projects and how many are off track: ``sac.metrics.projects.off_track_summary`` (running =
+    active and not finished; off track = computed or self-reported status red, METHODOLOGY.md sections 6
+    and 9), the same function the Projects page counts with. ``units``: KATO codes to keep, None = all.
 
-    Keys: ``running`` (active and not finished), ``off_track`` (red), ``at_risk`` (amber),
-    ``on_track`` (green), ``no_status`` (no evidence either way), ``overdue``.
+    Keys: ``running``, ``off_track``, ``at_risk`` (amber, not off track), ``on_track`` (green, not off
+    track), ``no_status`` (no evidence either way), ``overdue``.
     """
     p = _projects.load_projects(store, today=today)
     if units is not None:
         p = p[p["region_kato"].astype("string").isin([str(u) for u in units]).fillna(False).astype(bool)]
-    running = p[p["is_active"].astype(bool) & ~p["finished"].astype(bool)]
-    status = running["status_computed"].astype("string")
-    return {"running": int(len(running)), "off_track": int((status == "red").sum()),
-            "at_risk": int((status == "amber").sum()), "on_track": int((status == "green").sum()),
-            "no_status": int(status.isna().sum()), "overdue": int(running["overdue"].astype(bool).sum())}
+    return _projects.off_track_summary(p)
 
 
 def instructions_summary(store, today: _dt.date, units=None) -> dict:
