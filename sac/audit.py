@@ -17,6 +17,7 @@ ACTIONS = (
     "user_added", "user_changed", "user_disabled", "user_password_reset",
     "token_created", "token_revoked", "api_call",   # service tokens and calls of the HTTP API (sac/api)
     "session_ended",   # sign-in sessions ended by time-out, password change or reset, disabling, an admin
+    "board_built", "board_downloaded",   # information boards (sac/boards): every build and every download
     "data_set_submitted", "data_set_returned", "data_set_approved", "data_set_locked", "data_set_unlocked",
 )
 
