@@ -20,7 +20,7 @@ from sac.store import StoreBusy
 EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_BUSY, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
 
 # Modules under sac/commands that contribute sub-commands, in help order.
-COMMAND_MODULES = ("demo", "ingest", "published", "users", "methodology", "aliases", "serve")
+COMMAND_MODULES = ("demo", "ingest", "published", "users", "methodology", "aliases", "serve", "board")
 
 
 def build_parser() -> argparse.ArgumentParser:
