@@ -175,7 +175,8 @@ for r in items.head(shown).itertuples(index=False):
                    f"**{md_escape(getattr(r, f'title_{code}'))}**  \n{md_escape(getattr(r, f'reason_{code}'))}")
         owner = getattr(r, f"owner_{code}")
         meta = ([tr("situation.owner", owner=md_escape(owner))] if isinstance(owner, str) and owner else []) + \
-            ([tr("situation.due", due=lang.date(r.due_date))] if pd.notna(r.due_date) else [])
+            ([tr("situation.planned_end" if r.kind == "project_off_track" else "situation.due",
+                 due=lang.date(r.due_date))] if pd.notna(r.due_date) else [])
         if meta:
             a.caption(" · ".join(meta))
         if isinstance(r.members, list) and r.members:

@@ -7,8 +7,9 @@ made into decisions:
 1. **One line per decision.** The same indicator red in several regions is one item ("Consumer price
    inflation: red in 18 regions") listing its regions, worst first; its severity is the highest of
    its regions' and its magnitude the sum of their shortfalls (100 - S). An instruction that is
-   escalated and overdue is one item, of kind ``escalated`` (its reason says the days overdue); it is
-   not listed again as ``instruction_overdue``.
+   escalated and overdue is one item, of kind ``escalated``; it is not listed again as
+   ``instruction_overdue``. An instruction's reason says how late it is ("158 days overdue"); its
+   responsible body and official and its due date are the columns ``owner`` and ``due_date``.
 2. **Order.** Escalated issues and overdue instructions come before everything else (indicator
    colours, projects, spending, gaps). Then, in turn: severity (3 before 2 before 1), kind in the
    order of :data:`PRIORITY`, age (days overdue; days past a project's planned end; none for
@@ -54,6 +55,19 @@ _GROUP_TEXT = {
 }
 
 
+# an instruction's reason on the list: how late it is (its owner and due date are columns of their own)
+_INSTRUCTION_REASON = {
+    "en": ("{days} days overdue", "Not yet due"),
+    "ru": ("Просрочено на {days} дн.", "Срок не истёк"),
+    "kk": ("{days} күнге кешікті", "Мерзімі өтпеген"),
+}
+
+
+def _instruction_reason(age, lang: str) -> str:
+    late, not_due = _INSTRUCTION_REASON[lang]
+    return late.format(days=fmt_number(age, lang, 0)) if pd.notna(age) and age > 0 else not_due
+
+
 def _ru_regions(n: int) -> str:
     # prepositional case after a number: "в 21 регионе", "в 18 регионах"
     return "регионе" if n % 10 == 1 and n % 100 != 11 else "регионах"
@@ -78,6 +92,8 @@ def _items(exc: pd.DataFrame, names: dict) -> pd.DataFrame:
     rows = []
     for r in exc[exc["kind"] != "red_indicator"].to_dict("records"):
         region = r["region_kato"] if isinstance(r["region_kato"], str) else None
+        if r["kind"] in FIRST_TIER:
+            r = {**r, **{f"reason_{lang}": _instruction_reason(r["age_days"], lang) for lang in ("en", "ru", "kk")}}
         rows.append({**r, "regions": [region] if region else [], "members": None})
     red = exc[exc["kind"] == "red_indicator"]
     for _, g in red.groupby("subject_id", sort=True):

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from sac.metrics import budget as _budget
+from sac.metrics import decisions as _decisions
 from sac.metrics import instructions as _instructions
 from sac.metrics import plan_fact as _pf
 from sac.metrics import projects as _projects
@@ -142,7 +143,8 @@ def instruction_detail(store, instruction_id: str, today: _dt.date) -> pd.DataFr
 
 
 def exception_counts(exc: pd.DataFrame) -> pd.DataFrame:
-    """Exceptions per kind and severity. Columns: kind, high, medium, low, total (kinds with none left out)."""
+    """Exceptions (or decision items) per kind and severity. Columns: kind, high, medium, low, total (kinds with
+    none left out), kinds in the order of ``sac.metrics.decisions.PRIORITY``."""
     if exc.empty:
         return pd.DataFrame(columns=["kind", "high", "medium", "low", "total"])
     t = pd.crosstab(exc["kind"], exc["severity"])
@@ -151,4 +153,7 @@ def exception_counts(exc: pd.DataFrame) -> pd.DataFrame:
                         "medium": t.get(2, pd.Series(0, index=t.index)).to_numpy(),
                         "low": t.get(1, pd.Series(0, index=t.index)).to_numpy()})
     out["total"] = out[["high", "medium", "low"]].sum(axis=1)
+    # in the decision list's order of kinds (escalated, overdue instructions, red indicators, ...)
+    order = {k: i for i, k in enumerate(_decisions.PRIORITY)}
+    out = out.sort_values("kind", key=lambda k: k.map(order).fillna(len(order)), kind="mergesort")
     return out.reset_index(drop=True)
