@@ -1,4 +1,4 @@
-"""End to end in a real browser: `streamlit run app.py` on a copy of the demo database, Debian's chromium.
+"""End to end in a real browser: `streamlit run sac/server.py` on a copy of the demo database, Debian's chromium.
 
 An analyst signs in, opens the situation room, follows an exception to its detail, changes the period on
 the rating page and sees the table change, uploads a file on the upload page and sees the dry-run summary.
@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import re
 import shutil
+from urllib.parse import quote
 
 import pytest
 from browser import browser_page, screenshot, streamlit_server, wait_idle
@@ -34,16 +35,23 @@ def server(demo_db_path, tmp_path_factory):
         yield url
 
 
-def sign_in(page, url: str, username: str, password: str) -> None:
-    page.goto(url)
+def fill_sign_in(page, username: str, password: str, lang: str = "en") -> None:
+    """On the server-side /sign-in page: fill the form and send it; returns once the browser has left it."""
+    page.get_by_label(t("auth.username", lang), exact=True).fill(username)
+    page.get_by_label(t("auth.password", lang), exact=True).fill(password)
+    page.locator("form[action='/sign-in'] button[type=submit]").click()
+    page.wait_for_url(lambda u: "/sign-in" not in u)
+    page.wait_for_selector("[data-testid='stApp']")
     wait_idle(page)
-    page.get_by_role("textbox", name=t("auth.username", "en")).fill(username)
-    page.get_by_role("textbox", name=t("auth.password", "en")).fill(password)
-    page.get_by_role("button", name=t("auth.sign_in", "en")).click()
-    # the form sits under the situation room's own heading: wait for the form to go, not for the heading
-    page.get_by_role("textbox", name=t("auth.password", "en")).wait_for(state="detached")
-    wait_idle(page)
-    page.get_by_role("heading", name=t("situation.title", "en")).wait_for()
+
+
+def sign_in(page, url: str, username: str, password: str, next_path: str | None = None) -> None:
+    """Sign in on /sign-in; with no ``next_path`` the browser lands on the role's default page (the situation
+    room)."""
+    page.goto(f"{url}/sign-in" + (f"?next={quote(next_path, safe='')}" if next_path else ""))
+    fill_sign_in(page, username, password)
+    if next_path is None:
+        page.get_by_role("heading", name=t("situation.title", "en")).wait_for()
 
 
 def table_rows(page, index: int = 0) -> list[str]:
@@ -77,7 +85,7 @@ def shot_on_failure(page, name: str):
 
 
 def open_from_sidebar(page, title: str) -> None:
-    """Follow a navigation link (in-app, so the signed-in session is kept; a reload would start a new one)."""
+    """Follow a navigation link (in-app: no page load, the Streamlit session and its widgets' state are kept)."""
     page.locator("[data-testid='stSidebarNav'] a").filter(has_text=title).first.click()
     wait_idle(page)
 
@@ -154,14 +162,21 @@ def test_screenshots_of_every_page(server):
 
 def test_a_typed_link_to_an_admin_page_asks_for_sign_in_first(demo_db_path, tmp_path):
     """A fresh server, and the very first request is a deep link: Streamlit's pages-folder mode would run
-    pages/users.py directly, without app.py; the page guard must send it through sign-in instead."""
+    pages/users.py directly, without app.py; the reader must be asked to sign in instead, and come back to it."""
     db = tmp_path / "sac.duckdb"
     shutil.copy(demo_db_path, db)
     with streamlit_server({"SAC_DB_PATH": str(db), "SAC_PUBLIC_VIEWS": "0"}) as url, browser_page() as page, \
             shot_on_failure(page, "deep_link"):
         page.goto(f"{url}/users")
         wait_idle(page)
-        page.get_by_role("textbox", name=t("auth.password", "en")).wait_for()
+        page.get_by_role("heading", name=t("auth.sign_in_to_see", "en")).wait_for()
         main = page.locator("[data-testid='stMain']").inner_text()
         assert t("auth.users_title", "en") not in main
         assert not page.get_by_role("button", name=t("auth.add_user", "en")).count()
+        nav = page.locator("[data-testid='stSidebarNav']")
+        assert not nav.count() or "users" not in nav.inner_text()       # no list of every page file
+        page.locator("a[data-testid='sac-sign-in-link']").first.click()
+        page.wait_for_url("**/sign-in?**")
+        fill_sign_in(page, "admin", "admin-demo")
+        assert page.url.split("?")[0] == f"{url}/users"
+        page.get_by_role("heading", name=t("auth.users_title", "en")).wait_for()
