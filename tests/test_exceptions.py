@@ -76,7 +76,8 @@ def test_exceptions_list_what_needs_help_sorted_by_severity(store):
     assert "shortfall 0.60" in ins["reason_en"] and ins["magnitude"] == pytest.approx(100 * 0.6 / 0.9)
     spike = out[out["kind"] == "spending_spike"].iloc[0]
     assert spike["reason_en"] == "70.0% of the year's spending in Q4 (threshold 40%)"
-    assert spike["title_en"].startswith("Year-end spending spike: program 068 Employment")
+    assert spike["title_en"] == "Year-end spending spike: program 068 Employment — Almaty"
+    assert spike["title_kk"].startswith("Жыл соңындағы шығыс өсімі: 068 Жұмыспен қамту бағдарламасы — ")
     assert spike["params"] == {"program": "068", "region": "75", "year": "2024"}
     assert (out["methodology_version"] == 1).all()
     # an escalated instruction past its due date says so (the decision list shows it once, as escalated)

@@ -70,10 +70,12 @@ _TEXT = {
                "{issue} бастап бақылауда, мерзімі {due}, {days} күнге кешікті; жауапты: {org}"),
     },
     "spending_spike": {
-        "en": ("Year-end spending spike: program {name}", "{share}% of the year's spending in Q4 (threshold {thr}%)"),
-        "ru": ("Всплеск расходов в конце года: программа {name}",
+        "en": ("Year-end spending spike: program {name} — {unit}",
+               "{share}% of the year's spending in Q4 (threshold {thr}%)"),
+        "ru": ("Всплеск расходов в конце года: программа {name} — {unit}",
                "{share}% годовых расходов в IV квартале (порог {thr}%)"),
-        "kk": ("Жыл соңындағы шығыс өсімі: {name} бағдарламасы",
+        # "бағдарламасы" follows the programme, not the region: "034 … бағдарламасы — Абай облысы"
+        "kk": ("Жыл соңындағы шығыс өсімі: {name} бағдарламасы — {unit}",
                "Жылдық шығыстардың {share}% IV тоқсанда (шегі {thr}%)"),
     },
     "projects_insufficient": {
@@ -278,7 +280,7 @@ def _spending_spikes(store, period, region, m, names, people) -> pd.DataFrame:
             label = (f"{r['program_code']} {pname}" if isinstance(pname, str) and pname and pname != r["program_code"]
                      else r["program_code"])  # an unnamed programme is named by its code, once
             unit = names[lang].get(r["unit_code"], r["unit_code"])
-            per_lang[lang] = {"name": f"{label} — {unit}", "share": _n(100 * r["spike_share"], lang),
+            per_lang[lang] = {"name": label, "unit": unit, "share": _n(100 * r["spike_share"], lang),
                               "thr": _n(100 * r["threshold"], lang, 0)}
         fields.append(per_lang)
     recs = sp.to_dict("records")
