@@ -3,9 +3,10 @@
 - the provider is `oidc-provider-mock` (a real OIDC server: discovery, authorize form, token endpoint,
   signed ID tokens) started as its own process on a free port, with predefined identities whose claims
   carry groups and regions;
-- the app is `streamlit run app.py` with a secrets file written to a temp dir (passed by
+- the app is `streamlit run sac/server.py` with a secrets file written to a temp dir (passed by
   `--secrets.files`, nothing committed): `[auth]` for st.login and `[sac_oidc]` mapping claims to roles;
-- Debian's chromium (Playwright) clicks "Sign in with Mock IdP", picks the identity on the provider's
+- Debian's chromium (Playwright) follows "Sign in with Mock IdP" on the /sign-in page (it starts st.login through
+  the app, `/?sac_oidc=start`), picks the identity on the provider's
   form, comes back through /oauth2callback, and we assert the mapped role: the sidebar names it and the
   navigation shows (or hides) the admin-only pages. Afterwards the audit log holds the OIDC sign-ins.
 """
@@ -83,9 +84,8 @@ akimat-office = "project_office"
 
 
 def sign_in_through_provider(page, url: str, identity: str) -> None:
-    page.goto(url)
-    wait_idle(page)
-    page.get_by_role("button", name="Sign in with Mock IdP").click()
+    page.goto(f"{url}/sign-in")
+    page.get_by_role("link", name="Sign in with Mock IdP").click()
     # the provider's authorization form: one button per predefined identity
     page.wait_for_url("**/oauth2/authorize**")
     page.get_by_role("button", name=identity, exact=True).click()
@@ -128,7 +128,9 @@ def test_oidc_sign_in_maps_claims_to_roles_end_to_end(provider, tmp_path):
         with browser_page() as page:
             page.goto(url)
             wait_idle(page)
-            assert page.get_by_role("button", name="Sign in with Mock IdP").is_visible()
+            page.locator("a[data-testid='sac-sign-in-link']").first.click()     # signed out: to /sign-in
+            page.wait_for_url("**/sign-in**")
+            assert page.get_by_role("link", name="Sign in with Mock IdP").is_visible()
             sign_in_through_provider(page, url, "aigerim")
             screenshot(page, "oidc-admin")
             sidebar = page.locator("[data-testid='stSidebar']")
@@ -146,12 +148,13 @@ def test_oidc_sign_in_maps_claims_to_roles_end_to_end(provider, tmp_path):
             labels = nav_labels(page)
             assert "Upload" in labels and "Users" not in labels and "Audit log" not in labels, labels
 
-        # an identity whose groups map to no role is refused and stays on the sign-in page
+        # an identity whose groups map to no role is refused and is asked to sign in
         with browser_page() as page:
             sign_in_through_provider(page, url, "stranger")
             screenshot(page, "oidc-refused")
             assert page.get_by_text("Sign-in through the identity provider was refused").is_visible()
-            assert page.get_by_role("button", name="Sign in", exact=True).is_visible()
+            assert page.locator("a[data-testid='sac-sign-in-link']").first.is_visible()
+            assert "Users" not in nav_labels(page)
 
     # the server has stopped and released the file: the audit log holds what happened
     with Store(db) as s:
