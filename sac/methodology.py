@@ -389,6 +389,18 @@ Red indicators, projects off track, overdue instructions, escalated issues, year
 projects for a target: running projects that plan less than required, or a red indicator's gap where
 no running project contributes (the other gaps without a project are on the indicators page).
 
+- Projects off track: running (active, not finished) with the computed or the self-reported status red; every page
+  counts them so.
+- The decision list (situation room, information boards) ranks them in one order: escalated issues and overdue
+  instructions first; then severity (high before medium), kind (red indicators, projects off track, spending
+  spikes, insufficient projects), age (days overdue, days past a project's planned end), magnitude, code.
+- One line per decision: an indicator red in several regions is one line naming its regions (severity: the
+  highest of theirs; magnitude: the sum of their shortfalls 100 − S); an escalated instruction that is overdue is
+  listed once, as escalated.
+- The first ten lines give each kind a share: up to 2 escalated issues, 2 overdue instructions, 2 red
+  indicators, 2 projects off track, 1 spending spike, 1 insufficient target (places a kind cannot fill go to the
+  others in that order); the rest follows in the order above.
+
 ## 10. {_h("s10", lang)}
 
 Overdue count and days; share done on time per responsible body.

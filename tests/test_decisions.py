@@ -264,3 +264,16 @@ def test_demo_units_filter(demo_list):
     out = decision_list(s, "2025", today=DEMO_TODAY, units=frozenset({"75"}))
     assert len(out) and all(r == ["75"] for r in out["regions"])
     assert (out["region_count"] == 1).all()
+
+
+def test_the_methodology_page_states_these_rules():
+    from sac.methodology import render_markdown
+
+    text = " ".join(render_markdown().split())
+    assert FIRST_SCREEN == 10 and "The first ten lines give each kind a share" in text
+    names = {"escalated": "escalated issues", "instruction_overdue": "overdue instructions",
+             "red_indicator": "red indicators", "project_off_track": "projects off track",
+             "spending_spike": "spending spike", "projects_insufficient": "insufficient target"}
+    assert ", ".join(f"{QUOTA[k]} {names[k]}" for k in PRIORITY) in text.replace("up to ", "")
+    assert "escalated issues and overdue instructions first; then severity" in text
+    assert "Projects off track: running (active, not finished) with the computed or the self-reported status red" in text
