@@ -165,7 +165,7 @@ else:
 
 # -- rank history -----------------------------------------------------------------------------------------------
 st.subheader(tr("region.history_title"))
-st.caption(tr("region.history_note"))
+st.caption(tr("region.history_note_level" if rating_kind == "level" else "region.history_note"))
 history = cache.call(rating_views.rank_history, tuple(periods[:6]), kind=rating_kind)
 mine = history[history["unit_code"].astype(str) == kato]
 if mine.empty or mine["rank"].isna().all():

@@ -460,12 +460,13 @@ def _visible_breaks(years: Sequence[int | None], breaks: Sequence[int] | None) -
     return sorted({int(b) for b in breaks if min(have) < int(b) <= max(have)})
 
 
-def _break_line(fig: go.Figure, x, label: str, year: int, units: Sequence[str] = ()) -> None:
-    """A dashed vertical line at ``x`` (axis units) and its label at the top of the plot, right of the line;
-    ``units``: the names whose line it breaks, shown when the label is hovered."""
+def _break_line(fig: go.Figure, x, label: str, year: int, units: Sequence[str] = (), *, above: bool = False) -> None:
+    """A dashed vertical line at ``x`` (axis units) and its label at the top of the plot, right of the line
+    (``above``: over the plot, where no line runs: a rank history's rank 1 is its top edge); ``units``: the names
+    whose line it breaks, shown when the label is hovered."""
     fig.add_shape(type="line", xref="x", yref="paper", x0=x, x1=x, y0=0, y1=1, line=_BREAK_LINE)
     fig.add_annotation(x=x, xref="x", y=1, yref="paper", text=plain(str(label).replace("{year}", str(year))),
-                       showarrow=False, xanchor="left", yanchor="top", xshift=4, align="left",
+                       showarrow=False, xanchor="left", yanchor="bottom" if above else "top", xshift=4, align="left",
                        font=dict(size=11, color=_INK), bgcolor="rgba(255,255,255,0.8)",
                        hovertext="<br>".join(plain(u) for u in units) or None)
 
@@ -526,11 +527,11 @@ def rank_history(df: pd.DataFrame, *, lang: str = "en", highlight: Sequence[str]
         years = [_year_of(p) for p in periods]
         for year in sorted(broken):
             first = next(i for i, y in enumerate(years) if y is not None and y >= year)
-            _break_line(fig, first - 0.5, break_label, year, broken[year])     # between two categories
+            _break_line(fig, first - 0.5, break_label, year, broken[year], above=True)  # between two categories
     else:
         fig.update_xaxes(tickformat=DATE_TICKFORMAT)
         for year in sorted(broken):
-            _break_line(fig, f"{year}-01-01", break_label, year, broken[year])
+            _break_line(fig, f"{year}-01-01", break_label, year, broken[year], above=True)
     fig.update_layout(legend=dict(orientation="v", y=1, x=1.02, yanchor="top"))
     return fig
 
