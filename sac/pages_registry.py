@@ -26,6 +26,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/situation_room.py", "nav.situation_room", ":material/dashboard:", READERS + ("public",), "nav.section_overview", default=True),
     PageSpec("pages/rating.py", "nav.rating", ":material/leaderboard:", READERS + ("public",), "nav.section_overview"),
     PageSpec("pages/region.py", "nav.region", ":material/location_on:", READERS, "nav.section_overview"),
+    PageSpec("pages/boards.py", "boards.nav_title", ":material/description:", ("admin", "analyst", "leadership"), "nav.section_overview"),
     PageSpec("pages/indicators.py", "nav.indicators", ":material/monitoring:", READERS, "nav.section_analysis"),
     PageSpec("pages/budget.py", "nav.budget", ":material/account_balance:", READERS, "nav.section_analysis"),
     PageSpec("pages/projects.py", "nav.projects", ":material/assignment:", READERS, "nav.section_analysis"),

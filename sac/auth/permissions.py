@@ -12,6 +12,7 @@ view                   yes    yes      yes         own units       no
 export                 yes    yes      yes         own units       no
 upload                 yes    yes      no          own units       no
 rollback               yes    yes      no          no              no
+build_board            yes    yes      no          no              no
 submit_data            yes    yes      no          own units       no
 approve_data           yes    yes      no          no              no
 unlock_data            yes    no       no          no              no
@@ -61,6 +62,7 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "export": frozenset({"admin", "analyst", "leadership", "project_office"}),
     "upload": frozenset({"admin", "analyst", "project_office"}),
     "rollback": frozenset({"admin", "analyst"}),
+    "build_board": frozenset({"admin", "analyst"}),   # information boards (sac/boards): leadership reads them
     # data sets (issue 12, sac/datasets.py): submit our figures; approve, return or lock them; unlock with a reason
     "submit_data": frozenset({"admin", "analyst", "project_office"}),
     "approve_data": frozenset({"admin", "analyst"}),

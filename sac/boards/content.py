@@ -52,7 +52,7 @@ from sac.views import situation as situation_views
 LEADERSHIP = "SAC"            # the node id of the board of the whole SAC
 DEFAULT_BASE_URL = "http://localhost:8501"
 LEVELS = ("national_priority", "program", "basic_direction", "project_group")
-DECISIONS_SHOWN = 15
+DECISIONS_SHOWN = 20
 RED_CELLS_SHOWN = 20
 SEVERE_PROJECTS_SHOWN = 10
 LEADERS_SHOWN = 5

@@ -13,6 +13,7 @@ methodology_version; ``attrs["counts"]``: items per kind.
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from sac.i18n import LANGUAGES, fmt_number, t
@@ -24,6 +25,8 @@ COLUMNS = ["rank", "kind", "severity", "title_en", "title_ru", "title_kk", "reas
            "owner", "due_date", "age_days", "regions", "region_count", "subject_id", "page", "params",
            "methodology_version"]
 INDICATOR_KINDS = ("red_indicator", "projects_insufficient")
+FIRST_SCREEN_INSTRUCTIONS = 5
+FIRST_SCREEN_EACH = 3
 
 
 def decision_list(store, period: str, *, today) -> pd.DataFrame:
@@ -100,6 +103,13 @@ def _from_exceptions(store, period: str, today) -> pd.DataFrame:
     out["_k"] = out["kind"].map({k: i for i, k in enumerate(KIND_ORDER)}).fillna(len(KIND_ORDER))
     out = out.sort_values(["_k", "severity", "region_count", "magnitude", "subject_id"],
                           ascending=[True, False, False, False, True], kind="stable").reset_index(drop=True)
+    # each kind's share of the first screen: the instruction kinds' first FIRST_SCREEN_INSTRUCTIONS, every
+    # other kind's first FIRST_SCREEN_EACH, then the rest, each tier in kind order
+    place = out.groupby("kind", sort=False).cumcount()
+    share = np.where(out["kind"].isin(["escalated", "instruction_overdue"]), FIRST_SCREEN_INSTRUCTIONS,
+                     FIRST_SCREEN_EACH)
+    out["_tier"] = (place >= share).astype(int)
+    out = out.sort_values(["_tier", "_k"], kind="stable").reset_index(drop=True)
     out["rank"] = range(1, len(out) + 1)
     out = out[COLUMNS]
     out.attrs["counts"] = {k: int(n) for k, n in out["kind"].value_counts().items()}
