@@ -233,3 +233,20 @@ def test_project_office_sees_the_achievement_of_its_own_regions(app_env, demo_st
     metric = next(m for m in at.metric if m.label == "Indicators achieved")
     assert metric.value == f"{own['share']:.1f}%"
     assert metric.proto.delta == f"{own['red']} lagging"
+
+
+def test_project_office_sees_the_decisions_of_its_own_regions(app_env, demo_store):
+    from sac.auth.permissions import allowed_units
+
+    office = User(username="po", display_name="PO Almaty", role="project_office", units=frozenset({"75"}))
+    period = rating_views.periods_with_data(demo_store)[1]
+    at = open_page(PAGE, user=office, params={"period": period})
+    assert not at.exception
+    own = decisions.decision_list(demo_store, period, today=dt.date.today(),
+                                  units=frozenset(allowed_units(office, demo_store)))
+    assert 0 < len(own) and all(r == ["75"] for r in own["regions"])
+    shown = _items(at)
+    assert len(shown) == min(len(own), decisions.FIRST_SCREEN)
+    for text, title in zip(shown, own["title_en"], strict=False):
+        assert title in text
+    assert not any("red in 18 regions" in t for t in shown)        # the office's own line, not the country's
