@@ -238,11 +238,10 @@ else:
     for c in (tr("budget.col_amount"), tr("budget.col_spread")):
         shown[c] = shown[c].map(lambda x: lang.num(x, 0))
     shown[tr("budget.col_year")] = shown[tr("budget.col_year")].astype(str)
-    # widths in px add up to what a 1440 px window shows beside the sidebar; the phase and the amount stay pinned
-    # when a narrower window scrolls the table sideways
-    widths = {"col_field": 100, "col_amount": 120, "col_spread": 150, "col_source": 160, "col_year": 60,
-              "col_code": 60, "col_unit": 70, "col_name": 200, "col_unit_name": 160}
+    # widths in px add up to the 980 px the main column has in a 1440 px window beside the sidebar (measured in a
+    # browser); long names are cut and read whole on hover
+    widths = {"col_field": 80, "col_amount": 115, "col_spread": 150, "col_source": 150, "col_year": 50,
+              "col_code": 50, "col_unit": 60, "col_name": 160, "col_unit_name": 150}
     st.dataframe(shown, hide_index=True, width="stretch", key="budget_conflicts", column_config={
-        tr(f"budget.{c}"): st.column_config.Column(width=w, pinned=c in ("col_field", "col_amount"))
-        for c, w in widths.items()})
+        tr(f"budget.{c}"): st.column_config.Column(width=w) for c, w in widths.items()})
     widgets.download_table(t, "budget_conflicts", key="dl_conflicts")

@@ -271,8 +271,8 @@ def tile_map(df: pd.DataFrame, value_col: str, label_col: str | None = None, hov
     tiles (with the colour bar), 1 = tiles with no data. No map tiles or network are needed.
 
     ``out_of_scope``: KATO codes the reader may not see (a project office's map). Their tiles are neither
-    scored nor "no data": white, dotted, no figure, and read "⊘ not in your scope" (``out_of_scope_text``),
-    with a legend entry of their own; a row given for such a code is ignored. They are trace 2, present only
+    scored nor "no data": white, dotted, no figure, their name over "⊘", and a legend entry and hover of their
+    own, "⊘ not in your scope" (``out_of_scope_text``); a row given for such a code is ignored. They are trace 2, present only
     when ``out_of_scope`` names a tile.
     """
     _require(df, [kato_col, value_col] + [c for c in (label_col, hover_col, score_col) if c], "tile_map")
@@ -342,7 +342,8 @@ def tile_map(df: pd.DataFrame, value_col: str, label_col: str | None = None, hov
         fig.add_trace(go.Bar(
             x=outside["col"], y=np.full(len(outside), 0.92), base=-outside["row"] - 0.46,
             customdata=np.column_stack([outside["_kato"], outside["_label"]]),
-            texttemplate=f"<b>%{{customdata[1]}}</b><br><span style='font-size:10px'>{scope_text}</span>",
+            # the icon alone on the tile (the words do not fit 19 times over); the legend and the hover say them
+            texttemplate=f"<b>%{{customdata[1]}}</b><br>{OUT_OF_SCOPE_ICON}",
             hovertemplate=f"%{{customdata[1]}}: {scope_text}<extra></extra>",
             textfont=dict(color=_OUT_OF_SCOPE_INK, size=12),
             marker=dict(color="#FFFFFF", line=dict(color=_OUT_OF_SCOPE_INK, width=1),

@@ -580,7 +580,8 @@ def test_tile_map_regions_out_of_the_readers_scope_are_not_no_data():
     assert [cd[0] for cd in scored.customdata] == ["75"] and [cd[0] for cd in empty.customdata] == ["19"]
     assert sorted(cd[0] for cd in outside.customdata) == sorted(hidden)
     assert "вне вашего доступа" in outside.name and outside.showlegend and outside.name != empty.name
-    assert "вне вашего доступа" in outside.texttemplate and "нет данных" not in outside.texttemplate
+    assert "вне вашего доступа" in outside.hovertemplate and "нет данных" not in outside.texttemplate
+    assert outside.texttemplate.endswith(C.OUT_OF_SCOPE_ICON)         # the words are the legend's and the hover's
     assert outside.marker.pattern.shape != empty.marker.pattern.shape
     # every tile still drawn once
     assert len(scored.x) + len(empty.x) + len(outside.x) == 20

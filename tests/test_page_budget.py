@@ -331,8 +331,8 @@ def test_a_budget_row_of_the_republic_is_a_warning_saying_what_to_do(tmp_path, m
 
 
 def test_conflicts_table_puts_what_disagrees_first_and_fits_1440_px(app_env):
-    """Program names of 80 characters pushed Phase and Amount off the right edge: now they come first, pinned, and
-    every column has a width, the whole within what a 1440 px window shows beside the sidebar."""
+    """Program names of 80 characters pushed Phase and Amount off the right edge: now they come first and every
+    column has a width, the whole within the 980 px the main column has at 1440 px (measured in chromium)."""
     import json
     at = open_page(PAGE, params={"program": "068", "year": "2025"})
     assert not at.exception
@@ -341,5 +341,4 @@ def test_conflicts_table_puts_what_disagrees_first_and_fits_1440_px(app_env):
     config = json.loads(element.proto.columns)
     widths = {c: config.get(c, {}).get("width") for c in element.value.columns}
     assert all(isinstance(w, int) for w in widths.values()), widths
-    assert sum(widths.values()) <= 1440 - 300                     # the sidebar and the page's margins
-    assert config["Phase"].get("pinned") and config["Amount, mln KZT"].get("pinned")
+    assert sum(widths.values()) <= 980
