@@ -54,7 +54,7 @@ def db(demo_db_path, tmp_path_factory) -> Path:
 def two_processes(db):
     """Two app processes serving the same database file at once."""
     env = {"SAC_DB_PATH": str(db), "SAC_PUBLIC_VIEWS": "1"}
-    with streamlit_server(env) as a, streamlit_server(env) as b:
+    with streamlit_server(env, timeout=120) as a, streamlit_server(env, timeout=120) as b:
         yield a, b
 
 
@@ -89,7 +89,7 @@ def chromium():
 
 def new_page(browser):
     page = browser.new_context(viewport={"width": 1440, "height": 1000}, accept_downloads=True).new_page()
-    page.set_default_timeout(60_000)
+    page.set_default_timeout(120_000)   # the machine may be shared with other test runs
     return page
 
 
