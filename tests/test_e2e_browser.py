@@ -86,7 +86,11 @@ def shot_on_failure(page, name: str):
 
 def open_from_sidebar(page, title: str) -> None:
     """Follow a navigation link (in-app: no page load, the Streamlit session and its widgets' state are kept)."""
-    page.locator("[data-testid='stSidebarNav'] a").filter(has_text=title).first.click()
+    link = page.locator("[data-testid='stSidebarNav'] a").filter(has_text=title).first
+    more = page.locator("[data-testid='stSidebarNavViewButton']")
+    if not link.count() and more.count() and "more" in more.inner_text().lower():
+        more.click()                  # more than ten pages: the navigation shows the rest on demand
+    link.click()
     wait_idle(page)
 
 
@@ -170,8 +174,7 @@ def test_a_typed_link_to_an_admin_page_asks_for_sign_in_first(demo_db_path, tmp_
         page.goto(f"{url}/users")
         wait_idle(page)
         page.get_by_role("heading", name=t("auth.sign_in_to_see", "en")).wait_for()
-        main = page.locator("[data-testid='stMain']").inner_text()
-        assert t("auth.users_title", "en") not in main
+        assert not page.locator("[data-testid='stDataFrame']").count()        # no account is listed
         assert not page.get_by_role("button", name=t("auth.add_user", "en")).count()
         nav = page.locator("[data-testid='stSidebarNav']")
         assert not nav.count() or "users" not in nav.inner_text()       # no list of every page file
