@@ -289,9 +289,17 @@ def test_a_post_without_the_csrf_token_or_from_another_origin_is_refused(server)
     assert 'data-testid="signed-in"' not in fetch(f"{server}/sign-in", headers=signed)[2]
 
 
-def test_sign_in_is_there_with_public_views_on_and_the_page_escapes_what_it_is_given(demo_db_path, tmp_path):
+def test_sign_in_is_there_with_public_views_on_and_the_page_escapes_what_it_is_given(demo_db_path, tmp_path,
+                                                                                      browser):
     db = _copy_demo(demo_db_path, tmp_path)
     with streamlit_server({"SAC_DB_PATH": str(db), "SAC_PUBLIC_VIEWS": "1"}) as url:
+        with fresh_page(browser) as page, shot_on_failure(page, "sessions_public"):
+            page.goto(f"{url}/audit")                     # not a published page: sign in, not "Page not found"
+            wait_idle(page)
+            asked_to_sign_in(page)
+            nav = page.locator("[data-testid='stSidebarNav']").inner_text()
+            assert t("nav.rating", "en") in nav and t("nav.audit", "en") not in nav
+            screenshot(page, "sessions-public-sign-in-to-see-audit")
         status, headers, body = fetch(f"{url}/sign-in?next=" + urllib.parse.quote('/rating?x="><script>alert(1)</script>'))
         assert status == 200 and headers["content-type"].startswith("text/html")
         assert "<script>" not in body and "&lt;script&gt;" in body
