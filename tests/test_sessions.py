@@ -91,6 +91,15 @@ def test_last_seen_is_written_at_most_once_a_minute(store):
     assert store.df("SELECT count(*) AS n FROM sessions")["n"][0] == before
 
 
+def test_uses_are_written_in_one_batch_per_process_at_most_once_a_minute(store):
+    a, b = start(store), start(store)
+    who(store, a, 1.5)                                               # the first batch goes at once
+    who(store, b, 1.7)                                               # the next waits for the minute to pass
+    assert (row(store, a)["last_seen_at"], row(store, b)["last_seen_at"]) == (at(1.5), T0)
+    assert who(store, b, 31.5) == "analyst"                          # idle counts from the use at 1.7 all the same
+    assert (row(store, a)["last_seen_at"], row(store, b)["last_seen_at"]) == (at(1.5), at(31.5))
+
+
 def test_a_short_idle_time_out_refreshes_more_often_than_it_expires():
     policy = SessionPolicy(idle=dt.timedelta(seconds=4), absolute=dt.timedelta(hours=1))
     assert policy.touch_every == dt.timedelta(seconds=2)

@@ -16,8 +16,12 @@ A session ends (``revoked_at`` and ``revoked_reason`` are set, the row stays):
 - ``user_missing``: the account is gone.
 
 Both time-outs take fractions (``SAC_SESSION_IDLE_MINUTES=0.05`` is three seconds) so tests need not wait.
-``last_seen_at`` is written at most once a minute (or once per half the idle time-out, when that is shorter):
-reading a page must not become a write per click. Ends other than a sign-out are audited as ``session_ended``.
+``last_seen_at`` moves at most once a minute (or once per half the idle time-out, when that is shorter), and a
+process writes the sessions it saw in one batch at most that often (:class:`_SeenBuffer`): every write publishes
+a new snapshot of the whole database file (``sac.store``), so one write per reader per minute would copy it that
+often; one per process per minute does not grow with the readers. Within the process the idle time-out counts
+from the newest use, written or not; another process sees it at the next batch (so idleness is known to within
+two such intervals). Ends other than a sign-out are audited as ``session_ended``.
 Times are naive UTC; functions take ``now`` so tests can move the clock. Never imports streamlit.
 """
 
@@ -27,6 +31,7 @@ import datetime as dt
 import hashlib
 import os
 import secrets
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -86,6 +91,42 @@ def _ts(value) -> dt.datetime | None:
     return None if value is None or pd.isna(value) else pd.Timestamp(value).to_pydatetime()
 
 
+class _SeenBuffer:
+    """Uses of sessions not yet written, per database file: {token_hash: when}, flushed in one write."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._pending: dict[str, dict[str, dt.datetime]] = {}
+        self._flushed: dict[str, dt.datetime] = {}
+
+    def seen(self, key: str, token_hash: str) -> dt.datetime | None:
+        with self._lock:
+            return self._pending.get(key, {}).get(token_hash)
+
+    def note(self, key: str, token_hash: str, now: dt.datetime, every: dt.timedelta) -> dict[str, dt.datetime]:
+        """Remember a use; returns the batch to write now (empty while the last batch is younger than ``every``)."""
+        with self._lock:
+            self._pending.setdefault(key, {})[token_hash] = now
+            last = self._flushed.get(key)
+            if last is not None and now - last < every and now >= last:
+                return {}
+            self._flushed[key] = now
+            return self._pending.pop(key)
+
+    def forget(self, key: str) -> None:
+        with self._lock:
+            self._pending.pop(key, None)
+            self._flushed.pop(key, None)
+
+
+_SEEN = _SeenBuffer()
+
+
+def _key(store) -> str:
+    """The database file's path: every store of one file in this process shares the batch."""
+    return str(getattr(store, "path", id(store)))
+
+
 # -- creating ---------------------------------------------------------------------------------------------------------
 def create(store, username: str, *, source: str = "builtin", user_agent: str | None = None,
            client_ip: str | None = None, replaces: str | None = None, now: dt.datetime | None = None,
@@ -109,14 +150,14 @@ def create(store, username: str, *, source: str = "builtin", user_agent: str | N
 
 
 # -- resolving --------------------------------------------------------------------------------------------------------
-def _why_over(row: dict, now: dt.datetime, policy: SessionPolicy) -> str | None:
+def _why_over(row: dict, last_seen: dt.datetime, now: dt.datetime, policy: SessionPolicy) -> str | None:
     if row["role"] is None or pd.isna(row["role"]):
         return "user_missing"
     if bool(row["disabled"]):
         return "user_disabled"
     if now >= _ts(row["expires_at"]):
         return "expired"
-    if now - _ts(row["last_seen_at"]) > policy.idle:
+    if now - last_seen > policy.idle:
         return "idle"
     return None
 
@@ -142,15 +183,19 @@ def resolve(store, token: str | None, *, now: dt.datetime | None = None,
     row = df.iloc[0].to_dict()
     if _ts(row["revoked_at"]) is not None:
         return None
-    reason = _why_over(row, now, policy)
+    last_seen = max(_ts(row["last_seen_at"]), _SEEN.seen(_key(store), token_hash) or dt.datetime.min)
+    reason = _why_over(row, last_seen, now, policy)
     if reason is not None:
         with store.write(data=False) as cur:
             _end_where(cur, "token_hash = ?", [token_hash], reason=reason, now=now)
         return None
-    if now - _ts(row["last_seen_at"]) >= policy.touch_every:
-        with store.write(data=False) as cur:
-            cur.execute("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ? AND revoked_at IS NULL",
-                        [now, token_hash])
+    if now - last_seen >= policy.touch_every:
+        batch = _SEEN.note(_key(store), token_hash, now, policy.touch_every)
+        if batch:
+            with store.write(data=False) as cur:
+                cur.executemany(
+                    "UPDATE sessions SET last_seen_at = ? WHERE token_hash = ? AND revoked_at IS NULL "
+                    "AND last_seen_at < ?", [[when, h, when] for h, when in sorted(batch.items())])
     units = store.df("SELECT unit_code FROM user_units WHERE username = ?", [row["username"]])
     return User(username=row["username"], display_name=row["display_name"], role=row["role"],
                 units=frozenset(units["unit_code"].astype(str)), language=row["language"], source=row["source"])
