@@ -1,4 +1,6 @@
-"""SAC: the frame and router. Registers the pages the signed-in role may use and runs the chosen one.
+"""SAC: the frame and router. Registers the pages the signed-in role may use and runs the chosen one; the URLs of the
+others answer with a hidden stand-in ("Sign in to see this page", or "not open to your role"), never "Page not
+found". Who is signed in: sac.ui.auth.current_user (the session cookie set by /sign-in, checked at every rerun).
 
 st.navigation is always called, even when something below fails: without it Streamlit would fall back to
 serving every file in pages/ with no sign-in.

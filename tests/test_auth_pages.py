@@ -311,3 +311,18 @@ def test_changing_my_password_ends_my_other_sessions_only(db, monkeypatch):
     with Store(db) as s:
         assert sessions.resolve(s, here).username == "office"
         assert sessions.resolve(s, elsewhere) is None
+
+
+def test_a_language_chosen_on_the_sign_in_page_becomes_the_accounts_and_a_default_does_not(db):
+    client = form_client()
+    assert sign_in(client, "office", "office-demo", lang="kk").status_code == 303      # ?lang=kk: a choice
+    assert client.cookies.get("sac_lang") == "kk"
+    with Store(db) as s:
+        assert acc.get_user(s, "office").language == "kk"
+        acc.set_language(s, "office", "ru")                # changed in the app afterwards
+    assert sign_in(client, "office", "office-demo").status_code == 303    # the page in kk (cookie), no choice
+    with Store(db) as s:
+        assert acc.get_user(s, "office").language == "ru"
+    other = form_client()
+    form = other.get("/sign-in", headers={"Accept-Language": "kk-KZ,kk;q=0.9,ru;q=0.8"})
+    assert '<html lang="kk">' in form.text and 'name="lang"' not in form.text

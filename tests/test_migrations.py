@@ -69,3 +69,13 @@ def test_region_aliases_table_is_empty_after_migration():
                 "ORDER BY ordinal_position")["column_name"].tolist()
     assert cols[:6] == ["alias", "alias_as_written", "kato", "kind", "note", "source"]
     assert s.scalar("SELECT count(*) FROM region_aliases") == 0
+
+
+def test_sessions_keep_the_tokens_hash_never_the_token():
+    """Migration 011: the sessions table is keyed by the token's SHA-256; no column could hold the token."""
+    s = Store(":memory:")
+    assert 11 in s.applied_migrations()
+    cols = s.df("SELECT column_name FROM information_schema.columns WHERE table_name = 'sessions' "
+                "ORDER BY ordinal_position")["column_name"].tolist()
+    assert cols == ["token_hash", "username", "source", "created_at", "last_seen_at", "expires_at", "revoked_at",
+                    "revoked_reason", "user_agent", "client_ip"]

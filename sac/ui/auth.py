@@ -191,8 +191,11 @@ def current_target() -> str:
 def sign_in_url(next_path: str | None = None) -> str:
     """``/sign-in?next=…`` for ``next_path`` (default: this page); ``next_path="/"`` for none (the default page)."""
     target = current_target() if next_path is None else next_path
-    params = {"lang": lang.lang(), **({"next": target} if target and target != "/" else {})}
-    return SIGN_IN_PATH + "?" + urlencode(params)
+    # The language goes along only when this reader has one (chosen, from the URL or the account): the sign-in
+    # page stores a language it is given on the account, and a default must not overwrite the account's choice.
+    chosen = "sac_lang" in st.session_state or st.query_params.get("lang") in LANGUAGES
+    params = {**({"lang": lang.lang()} if chosen else {}), **({"next": target} if target and target != "/" else {})}
+    return SIGN_IN_PATH + ("?" + urlencode(params) if params else "")
 
 
 def sign_in_link(next_path: str | None = None, *, label: str | None = None, primary: bool = True) -> None:

@@ -69,10 +69,14 @@ def safe_next(value: str | None) -> str:
 
 
 def language(request: Request) -> tuple[str, bool]:
-    """(language, chosen): ``?lang=``, the ``sac_lang`` cookie (both a choice), else Accept-Language."""
-    for code in (request.query_params.get("lang"), request.cookies.get(LANG_COOKIE)):
-        if code in LANGUAGES:
-            return code, True
+    """(language, chosen): ``?lang=`` (chosen: a sign-in stores it on the account), else the ``sac_lang`` cookie
+    (the last one chosen here), else Accept-Language."""
+    code = request.query_params.get("lang")
+    if code in LANGUAGES:
+        return code, True
+    code = request.cookies.get(LANG_COOKIE)
+    if code in LANGUAGES:
+        return code, False
     return accept_language(request.headers.get("accept-language", "")), False
 
 
@@ -320,7 +324,7 @@ async def _page(request: Request, *, status: int = 200, error: str | None = None
     _set_cookie(response, request, CSRF_COOKIE, csrf, max_age=None, samesite="strict")
     if token and signed_in is None:
         _clear_cookie(response, request, SESSION_COOKIE)      # an ended session: the cookie is of no use
-    if chosen and request.query_params.get("lang") in LANGUAGES:
+    if chosen:
         _set_cookie(response, request, LANG_COOKIE, code, max_age=365 * 24 * 3600, samesite="lax")
     return response
 
