@@ -15,6 +15,7 @@ from sac.auth import PermissionDenied
 from sac.auth.permissions import allowed_units, can
 from sac.ui import cache, guard, lang, widgets
 from sac.ui.lang import tr
+from sac.ui.text import md_escape
 from sac.views import submissions as v
 
 user = guard.page("pages/submissions.py")
@@ -73,7 +74,7 @@ unit = a1.selectbox(tr("submissions.col_unit"), list(unit_names), format_func=la
                     key="sub_unit")
 period = a2.selectbox(tr("submissions.period"), quarters, key="sub_period")
 row = grid[(grid["unit_code"] == unit) & (grid["period"] == period)].iloc[0]
-st.caption(tr("submissions.selected", unit=unit_names[unit], period=period, state=tr(f"submissions.state_{row.state}"),
+st.caption(tr("submissions.selected", unit=md_escape(unit_names[unit]), period=period, state=tr(f"submissions.state_{row.state}"),
               rows=lang.num(row.rows), due=lang.date(row.due)))
 if isinstance(row.comment, str) and row.comment:
     st.text(tr("submissions.comment_was") + " " + row.comment)   # from a user: shown as text
@@ -87,7 +88,8 @@ def _move(action: str, reason: str | None = None) -> None:
     except datasets.TransitionRefused as e:
         st.session_state["sub_message"] = ("error", tr(f"submissions.refused_{e.code}"))
     else:
-        st.session_state["sub_message"] = ("success", tr("submissions.moved", unit=unit_names[unit], period=period,
+        st.session_state["sub_message"] = ("success", tr("submissions.moved", unit=md_escape(unit_names[unit]),
+                                                         period=period,
                                                          state=tr(f"submissions.state_{new}")))
 
 

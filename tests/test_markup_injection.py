@@ -174,6 +174,7 @@ PAGE_CASES = [
     ("pages/projects.py", {"project": "PRJ-0029"}, True),
     ("pages/data_quality.py", {}, True),
     ("pages/upload.py", {}, False),
+    ("pages/submissions.py", {}, True),
     ("pages/methodology.py", {}, True),
     ("pages/audit.py", {}, False),
     ("pages/users.py", {}, False),
