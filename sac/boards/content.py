@@ -273,10 +273,7 @@ class Context:
         if s.region is not None:   # a regional plan: its region's items only
             in_region = d["regions"].map(lambda rs: not rs or s.region in [str(x) for x in rs]).to_numpy(bool)
             keep &= in_region
-        out = d[keep].reset_index(drop=True)
-        out["rank"] = range(1, len(out) + 1)
-        out.attrs["counts"] = {k: int(n) for k, n in out["kind"].value_counts().items()}
-        return out
+        return needed.rank(d[keep].reset_index(drop=True))
 
     def node_projects(self, s: Scope) -> pd.DataFrame:
         p = self.projects
@@ -345,7 +342,7 @@ def _decisions_section(ctx: Context, s: Scope, lang: str) -> Section:
     if d.empty:
         sec.blocks.append(Text(tr("decisions_none")))
         return sec
-    counts = d.attrs.get("counts") or d["kind"].value_counts().to_dict()
+    counts = {k: int(n) for k, n in d["kind"].value_counts().items()}
     order = [k for k in needed.KIND_ORDER if k in counts] + sorted(set(counts) - set(needed.KIND_ORDER))
     parts = ", ".join(f"{_kind_label(k, lang)}: {fmt_number(counts[k], lang)}" for k in order)
     sec.blocks.append(Text(tr("decisions_summary", n=fmt_number(len(d), lang), parts=parts)))
@@ -360,7 +357,8 @@ def _decisions_section(ctx: Context, s: Scope, lang: str) -> Section:
                     f"{_kind_label(r['kind'], lang)}", "red" if sev >= 3 else "amber" if sev == 2 else "grey")
         item = f"{r[f'title_{lang}']}\n{r[f'reason_{lang}']}"
         url = app_url(ctx.base, r["page"], r["params"]) if isinstance(r["page"], str) else None
-        rows.append([int(r["rank"]), kind, item, r["owner"] if isinstance(r["owner"], str) else None,
+        owner = r.get(f"owner_{lang}") if isinstance(r.get(f"owner_{lang}"), str) else r.get("owner")
+        rows.append([int(r["rank"]), kind, item, owner if isinstance(owner, str) else None,
                      _date(r["due_date"]), Link(tr("open_link"), url) if url else None])
     note = None
     if len(d) > len(shown):
