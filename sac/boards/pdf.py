@@ -32,6 +32,7 @@ PAGE_W, PAGE_H = 210.0, 297.0
 MARGIN_X, MARGIN_TOP, MARGIN_BOTTOM = 15.0, 20.0, 18.0
 BODY_W = PAGE_W - 2 * MARGIN_X
 ORPHAN_MM = 45.0     # a last page with less than this much content is an orphan
+KEEP_TOGETHER_ROWS = 10   # a table of at most this many rows moves to the next page whole
 
 # sac.charts' Okabe-Ito RAG colours; tints behind judged table cells (the icon and word carry the meaning)
 TONE_RGB = {"green": (0, 158, 115), "amber": (230, 159, 0), "red": (213, 94, 0), "grey": (153, 153, 153),
@@ -228,24 +229,45 @@ def _fit_widths(pdf: _Doc, block: Table, lang: str) -> tuple[float, ...]:
     return tuple(widths)
 
 
+def _title(pdf: _Doc, title: str) -> None:
+    pdf.set_font(FONT, "B", pdf.body_pt)
+    pdf.multi_cell(BODY_W, pdf.body_pt * 0.5, title, new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(0.8)
+
+
 def _table(pdf: _Doc, block: Table, lang: str) -> None:
+    lh = pdf.table_pt * 0.46
+    title_h = 0.0
     if block.title:
-        pdf.need(22)
         pdf.set_font(FONT, "B", pdf.body_pt)
-        pdf.multi_cell(BODY_W, pdf.body_pt * 0.5, block.title, new_x="LMARGIN", new_y="NEXT")
-        pdf.ln(0.8)
+        title_h = pdf.text_height(BODY_W, block.title, pdf.body_pt * 0.5) + 0.8
     if not block.rows:
+        if block.title:
+            pdf.need(title_h + 8)
+            _title(pdf, block.title)
         if block.empty:
             _text(pdf, Text(block.empty))
         return
-    pdf.need(18)
     pdf.set_font(FONT, "", pdf.table_pt)
     widths = _fit_widths(pdf, block, lang)
+    if len(block.rows) <= KEEP_TOGETHER_ROWS:   # a short table is not split across two pages, nor from its title
+        pdf.set_font(FONT, "B", pdf.table_pt)
+        height = max(pdf.text_height(w - 2, c.header, lh) for w, c in zip(widths, block.columns, strict=True)) + 2
+        pdf.set_font(FONT, "", pdf.table_pt)
+        for values in block.rows:
+            height += max(pdf.text_height(w - 2, _fmt(v, c, lang), lh)
+                          for w, v, c in zip(widths, values, block.columns, strict=True)) + 1.8
+        pdf.need(title_h + height + (4 if block.note else 0))
+    else:
+        pdf.need(title_h + 22)   # the title, the heading row and a few rows
+    if block.title:
+        _title(pdf, block.title)
+    pdf.set_font(FONT, "", pdf.table_pt)
     aligns = tuple("RIGHT" if c.kind in ("int", "num", "pct") else "LEFT" for c in block.columns)
     pdf.set_draw_color(*RULE)
     pdf.set_fill_color(255, 255, 255)   # a cell without a tint of its own is white, not the last bar's colour
     plain = FontFace(fill_color=(255, 255, 255), color=INK)
-    with pdf.table(col_widths=widths, width=BODY_W, text_align=aligns, line_height=pdf.table_pt * 0.46,
+    with pdf.table(col_widths=widths, width=BODY_W, text_align=aligns, line_height=lh,
                    borders_layout="HORIZONTAL_LINES", padding=(0.9, 1.0, 0.9, 1.0), v_align="TOP",
                    headings_style=FontFace(emphasis="B", fill_color=HEAD_FILL, color=INK),
                    repeat_headings=1) as table:
