@@ -332,3 +332,39 @@ def test_node_list_is_in_goal_map_order_with_the_sac_first(demo_store):
     assert boards.find_node(demo_store, "1.1") == "P-ENBEK" and boards.find_node(demo_store, "leadership") == "SAC"
     assert set(nodes["level"]) == {"sac", "national_priority", "program", "basic_direction", "project_group"}
     assert not pd.isna(nodes["name_kk"]).any()
+
+
+# -- the command line, while a serving process holds the store open ------------------------------------------------
+
+def test_cli_builds_and_exports_while_the_app_serves(demo_db_path, tmp_path):
+    import os
+    import sys
+
+    from sac.store import ServingStore
+
+    db = _copy(demo_db_path, tmp_path)
+    app = ServingStore(db)            # what the app holds: no lock between its own writes
+    try:
+        env = {**os.environ, "SAC_DB_PATH": str(db), "SAC_LOCK_TIMEOUT": "10", "PYTHONPATH": str(ROOT)}
+        week = weeks.week_of(dt.date.today())
+        run = subprocess.run([sys.executable, "-m", "sac", "board", "build", "--week", week, "--node", "1.1",
+                              "--lang", "kk"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        assert run.returncode == 0, run.stderr
+        m = re.search(r"^board (\d+): P-ENBEK " + week + r" kk revision 1 ", run.stdout, re.M)
+        assert m, run.stdout
+        board_id = int(m.group(1))
+        listed = boards.list_boards(app, node_id="P-ENBEK")           # the serving process sees it at once
+        assert listed["board_id"].tolist() == [board_id]
+        out = subprocess.run([sys.executable, "-m", "sac", "board", "export", str(board_id), "--pdf",
+                              str(tmp_path / "b.pdf"), "--xlsx", str(tmp_path / "b.xlsx")], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        assert (tmp_path / "b.pdf").read_bytes()[:5] == b"%PDF-" and (tmp_path / "b.xlsx").stat().st_size > 0
+        actions = app.df("SELECT action, actor FROM audit_log WHERE action LIKE 'board_%' ORDER BY entry_id")
+        assert actions["action"].tolist() == ["board_built", "board_downloaded", "board_downloaded"]
+        assert actions["actor"].str.startswith("cli:").all()
+        missing = subprocess.run([sys.executable, "-m", "sac", "board", "build", "--node", "NO-SUCH"], cwd=ROOT,
+                                 env=env, capture_output=True, text=True, timeout=120)
+        assert missing.returncode == 4 and "no goal-map node" in missing.stderr
+    finally:
+        app.close()
