@@ -5,6 +5,7 @@ A row selected in the table, a tile clicked on the map, or the profile link open
 pages/region.py?region=<KATO>.
 """
 
+import numpy as np
 import pandas as pd
 import streamlit as st
 
@@ -85,6 +86,11 @@ st.caption(tr("rating.rated_count", rated=int(table["rated"].sum()), total=len(t
               n=int(table["n_in_play"].max())))
 prev = cache.call(views.previous_period, period)
 st.caption(tr("rating.compared_with", period=md_escape(prev)) if prev else tr("rating.no_previous"))
+# issue 12: figures no analyst has approved yet are provisional; a rank resting partly on them is marked ◐
+prov = views.provisional_summary(table)
+if prov["provisional"]:
+    st.caption(tr("rating.provisional_note", n=lang.num(prov["provisional"]), total=lang.num(prov["cells"]),
+                  regions=lang.num(prov["regions"])))
 # territorial reforms (issue 9): whose history does not go on from the previous period, and why no movement
 changed = views.territory_changes(shown, name_col)
 if prev and len(changed):
@@ -107,7 +113,8 @@ else:
     # as an arrow; the download keeps numbers
     # a changed territory reads '⚑ territory changed' in the movement column (the download has its own column)
     display = export.drop(columns=[tr("rating.col_territory")], errors="ignore").assign(**{
-        tr("rating.col_rank"): rated["rank_label"].astype(str).to_numpy(),
+        tr("rating.col_rank"): (rated["rank_label"].astype(str)
+                                + np.where(rated["n_provisional"].to_numpy() > 0, " ◐", "")).to_numpy(),
         tr("rating.col_movement"): views.movement_arrow(rated["movement"], rated["rank_prev"],
                                                         rated["territory_change"], code).to_numpy(),
         tr("rating.col_score"): rated["score_rounded"].map(lambda x: lang.num(x, 1)).to_numpy(),

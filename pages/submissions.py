@@ -47,7 +47,8 @@ name = lang.name_col()
 def _cell(r) -> str:
     word = tr(f"submissions.state_{r.state}")
     late = f" · {tr('submissions.late')}" if r.late else ""
-    return f"{ICON[r.state]} {word} · {lang.num(r.rows)}{late}"
+    via = f" ({r.via})" if isinstance(r.via, str) else ""
+    return f"{ICON[r.state]} {word}{via} · {lang.num(r.rows)}{late}"
 
 
 shown = grid.assign(cell=[_cell(r) for r in grid.itertuples()])
@@ -72,12 +73,25 @@ if not (may_submit or may_approve):
 a1, a2 = st.columns(2)
 unit = a1.selectbox(tr("submissions.col_unit"), list(unit_names), format_func=lambda u: f"{unit_names[u]} ({u})",
                     key="sub_unit")
-period = a2.selectbox(tr("submissions.period"), quarters, key="sub_period")
-row = grid[(grid["unit_code"] == unit) & (grid["period"] == period)].iloc[0]
-st.caption(tr("submissions.selected", unit=md_escape(unit_names[unit]), period=period, state=tr(f"submissions.state_{row.state}"),
-              rows=lang.num(row.rows), due=lang.date(row.due)))
-if isinstance(row.comment, str) and row.comment:
-    st.text(tr("submissions.comment_was") + " " + row.comment)   # from a user: shown as text
+# a quarter, or the whole year (a year's set closes its quarters: the Bureau's annual figures, last year's books)
+period = a2.selectbox(tr("submissions.period"), quarters + [str(year)], key="sub_period")
+if period == str(year):
+    cells = grid[grid["unit_code"] == unit]
+    own = datasets.sets(cache.store(), kind, units=[unit])
+    own = own[own["period"] == period]
+    row = pd.Series({"state": own["state"].iloc[0] if len(own) else "open", "rows": int(cells["rows"].sum()),
+                     "due": cells["due"].max(), "comment": own["comment"].iloc[0] if len(own) else None,
+                     "via": None})
+    row["turn"] = v.TURN[row["state"]]
+else:
+    row = grid[(grid["unit_code"] == unit) & (grid["period"] == period)].iloc[0]
+if isinstance(row["via"], str):   # decided by the year's set: act on that one
+    st.caption(tr("submissions.decided_by", via=row["via"], state=tr(f"submissions.state_{row['state']}")))
+    st.stop()
+st.caption(tr("submissions.selected", unit=md_escape(unit_names[unit]), period=period, state=tr(f"submissions.state_{row['state']}"),
+              rows=lang.num(row['rows']), due=lang.date(row['due'])))
+if isinstance(row['comment'], str) and row['comment']:
+    st.text(tr("submissions.comment_was") + " " + row['comment'])   # from a user: shown as text
 
 
 def _move(action: str, reason: str | None = None) -> None:
@@ -95,15 +109,15 @@ def _move(action: str, reason: str | None = None) -> None:
 
 reason = st.text_input(tr("submissions.reason"), key="sub_reason", max_chars=500)
 b = st.container(horizontal=True)
-if may_submit and row.state == "open":
+if may_submit and row['state'] == "open":
     b.button(tr("submissions.submit"), type="primary", on_click=_move, args=("submit",), key="sub_submit")
-if may_approve and row.state == "submitted":
+if may_approve and row['state'] == "submitted":
     b.button(tr("submissions.approve"), type="primary", on_click=_move, args=("approve",), key="sub_approve")
     b.button(tr("submissions.return"), on_click=lambda: _move("return", st.session_state.get("sub_reason")),
              key="sub_return")
-if may_approve and row.state == "approved":
+if may_approve and row['state'] == "approved":
     b.button(tr("submissions.lock"), on_click=_move, args=("lock",), key="sub_lock")
-if may_unlock and row.state in ("approved", "locked"):
+if may_unlock and row['state'] in ("approved", "locked"):
     b.button(tr("submissions.unlock"), on_click=lambda: _move("unlock", st.session_state.get("sub_reason")),
              key="sub_unlock")
 if may_approve:
@@ -115,5 +129,5 @@ if may_approve:
 message = st.session_state.pop("sub_message", None)
 if message:
     (st.error if message[0] == "error" else st.success)(message[1])
-if pd.isna(row.turn):
+if pd.isna(row['turn']):
     st.caption(tr("submissions.no_move"))

@@ -173,6 +173,33 @@ def deadline(kind: str, period_end: _dt.date, days_after: dict[str, int]) -> _dt
     return period_end + _dt.timedelta(days=int(days_after[kind]))
 
 
+# -- what readers see ------------------------------------------------------------------------------------------
+OFFICIAL = ("approved", "locked")
+
+
+def official(store, cells: pd.DataFrame, kind: str = "indicator_values") -> pd.Series:
+    """For each row of ``cells`` (columns ``unit_code``, ``period``): True when an approved or locked set of
+    ``kind`` covers it (official), False when the figure is provisional. Same index as ``cells``."""
+    if cells.empty:
+        return pd.Series([], dtype=bool, index=cells.index)
+    frame = pd.DataFrame({"i": range(len(cells)), "unit_code": cells["unit_code"].astype(str).to_numpy(),
+                          "period": cells["period"].astype(str).to_numpy()})
+    cur = store.cursor()
+    try:
+        cur.register("_cells", frame)
+        hit = cur.execute(
+            "SELECT DISTINCT c.i FROM _cells c JOIN periods rp ON rp.code = c.period "
+            "JOIN data_sets d ON d.kind = ? AND d.unit_code = c.unit_code "
+            f"AND d.state IN ({', '.join(literal(s) for s in OFFICIAL)}) "
+            "JOIN periods dp ON dp.code = d.period AND rp.start_date >= dp.start_date AND rp.end_date <= dp.end_date",
+            [kind]).fetchall()
+    finally:
+        cur.close()
+    flags = pd.Series(False, index=range(len(cells)))
+    flags.iloc[[r[0] for r in hit]] = True
+    return pd.Series(flags.to_numpy(), index=cells.index)
+
+
 # -- guards for writers -----------------------------------------------------------------------------------------
 def refusal_select(kind: str, stage: str, table: str, key: tuple[str, ...], values: list[str], present: list[str],
                    defaults: dict[str, str], label: str) -> str | None:

@@ -13,6 +13,8 @@ import sys
 from browser import browser_page, screenshot, streamlit_server, wait_idle
 from test_e2e_browser import choose, shot_on_failure
 
+from sac import datasets
+from sac.auth import User
 from sac.i18n import t
 from sac.store import ServingStore
 from sac.views import rating as rating_views
@@ -56,6 +58,10 @@ def test_cli_import_while_the_app_serves_shows_on_the_open_page_at_its_next_reru
             period = rating_views.default_period(reader)
             csv = tmp_path / "facts.csv"
             csv.write_text(_facts_that_meet_their_plans(reader, period, 12), encoding="utf-8")
+            # the demo's 2025 is approved (issue 12): an admin reopens the regions the file corrects
+            units = sorted({line.split(";")[1] for line in csv.read_text(encoding="utf-8").splitlines()[1:]})
+            datasets.transition_many(reader, User("admin", "Admin", "admin"), units, "indicator_values", period[:4],
+                                     "unlock", "corrected facts follow")
             proc = subprocess.run([sys.executable, "-m", "sac", "import", str(csv), "--kind", "indicator_values"],
                                   cwd=ROOT, env={**os.environ, **env, "PYTHONPATH": ROOT},
                                   capture_output=True, text=True, timeout=120)

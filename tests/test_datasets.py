@@ -136,17 +136,48 @@ def test_bulk_approve_approves_every_submitted_set_of_a_period_at_once(store):
         datasets.transition(store, ANALYST, unit, "budget", "2030", "submit")
     datasets.transition(store, ANALYST, "11", "budget", "2030", "return", "wrong program codes")
     assert datasets.approve_submitted(store, ANALYST, "budget", "2030") == ["71", "75"]
-    states = datasets.sets(store, "budget").set_index("unit_code")["state"].to_dict()
+    sets = datasets.sets(store, "budget")
+    states = sets[sets["period"] == "2030"].set_index("unit_code")["state"].to_dict()
     assert states == {"11": "open", "71": "approved", "75": "approved"}
     with pytest.raises(PermissionDenied):
         datasets.approve_submitted(store, LEADER, "budget", "2030")
 
 
 def test_refusals_name_unknown_kinds_and_periods(store):
+    before = datasets.sets(store)
     with pytest.raises(datasets.TransitionRefused) as e:
         datasets.transition(store, ANALYST, "75", "gossip", "2030", "submit")
     assert e.value.code == "unknown_kind"
     with pytest.raises(datasets.TransitionRefused) as e:
         datasets.transition(store, ANALYST, "75", "budget", "2030-Q9", "submit")
     assert e.value.code == "unknown_period"
-    assert datasets.sets(store).empty   # nothing half-written
+    assert datasets.sets(store).equals(before)   # nothing half-written
+
+
+def test_the_rating_counts_provisional_figures_and_marks_ranks_resting_on_them(store, monkeypatch):
+    """Issue 12, 'what readers see': the demo has 2025 approved for every region; an admin unlocks Almaty's; the
+    rating says how many of its figures are provisional and marks Almaty's rank alone (AppTest, same store)."""
+    from test_pages import ROOT, open_page
+
+    from sac.i18n import t
+    from sac.views import rating as rating_views
+
+    assert rating_views.provisional_summary(rating_views.rating_table(store, "2025"))["provisional"] == 0
+    datasets.transition(store, ADMIN, "75", "indicator_values", "2025", "unlock", "Almaty re-sends Q4")
+    table = rating_views.rating_table(store, "2025")
+    by_unit = table.set_index("unit_code")
+    assert by_unit.loc["75", "n_provisional"] == by_unit.loc["75", "n_cells"] > 0
+    assert (by_unit.drop(index="75")["n_provisional"] == 0).all()
+    summary = rating_views.provisional_summary(table)
+    assert summary == {"cells": int(table["n_cells"].sum()), "provisional": int(by_unit.loc["75", "n_cells"]),
+                       "regions": 1}
+
+    monkeypatch.setenv("SAC_DB_PATH", str(store.path))
+    monkeypatch.chdir(ROOT)
+    at = open_page("pages/rating.py", user=ANALYST, params={"period": "2025"})
+    assert not at.exception
+    assert any(c.value.startswith("Provisional: ") and c.value.endswith("(marked ◐): 1.") for c in at.caption)
+    ranks = at.dataframe[0].value.set_index(t("rating.col_region", "en"))[t("rating.col_rank", "en")]
+    almaty = store.scalar("SELECT name_en FROM regions WHERE kato = '75'")
+    assert ranks[almaty].endswith(" ◐")
+    assert not ranks.drop(index=almaty).str.contains("◐").any()

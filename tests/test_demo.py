@@ -8,6 +8,8 @@ import shutil
 import pandas as pd
 import pytest
 
+from sac import datasets
+from sac.auth import User
 from sac.cli import EXIT_OK, EXIT_USAGE, main
 from sac.demo import OUTLIERS, TODAY, build_demo, generate
 from sac.demo import catalogue as C
@@ -324,6 +326,11 @@ def test_a_demo_facts_file_rolls_back_like_an_imported_one(demo, tmp_path):
         assert plans["file_name"].str.fullmatch(r"plan_.+_2025\.xlsx").all()
         with pytest.raises(RollbackRefused, match=rf"later batches .*\b{fb}\b"):
             rollback(s, int(plans["batch_id"].iloc[0]), user="admin")
+        # 2025 is approved in the demo (issue 12): the rollback waits for an admin to unlock Almaty's year
+        with pytest.raises(RollbackRefused, match=r"data sets that are not open \(75 · 2025: approved\)"):
+            rollback(s, fb, user="admin")
+        datasets.transition(s, User("admin", "Admin", "admin"), "75", "indicator_values", "2025", "unlock",
+                            "Q3 facts to be re-sent")
         res = rollback(s, fb, user="admin")
         assert res["restored"] == before
         back = q(s, f"SELECT * {cell}")

@@ -299,7 +299,10 @@ def test_page_on_facts_without_plans_opens_on_the_level_rating_of_all_20_regions
     assert at.query_params["period"] in ("2024", ["2024"])
     table = _table(at)
     assert len(table) == 20
-    assert sorted(table["Rank"].astype(int)) == list(range(1, 21))
+    # nothing approved in this store (issue 12): every rank rests on provisional figures and says so
+    assert table["Rank"].str.endswith(" ◐").all()
+    assert any(c.value.startswith("Provisional: ") and c.value.endswith("(marked ◐): 20.") for c in at.caption)
+    assert sorted(table["Rank"].str.removesuffix(" ◐").astype(int)) == list(range(1, 21))
     assert any("Methodology version 1" in c.value for c in at.caption)
     assert any("no plans for 2024" in c.value and "level" in c.value for c in at.caption)
     # one 2023 fact: no movement numbers, no previous ranks

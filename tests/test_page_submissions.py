@@ -20,7 +20,7 @@ PAGE = "pages/submissions.py"
 ANALYST = User("analyst", "Analyst", "analyst")
 LEADER = User("leadership", "Leader", "leadership")
 OFFICE = User("office", "Almaty office", "project_office", units=frozenset({"75"}))
-YEAR = dt.date.today().year - 1   # the demo reports last year's quarters in full
+YEAR = 2026   # the demo (built as of 23.11.2026): Q1-Q2 approved, Q3 submitted by half the regions, late for the rest
 
 
 @pytest.fixture
@@ -48,24 +48,31 @@ def _press(at, label: str):
 def test_matrix_counts_each_sets_figures_and_the_office_sees_only_its_own(db):
     store = ServingStore(db)
     try:
-        grid = v.matrix(store, "indicator_values", YEAR, dt.date.today())
+        grid = v.matrix(store, "indicator_values", YEAR, dt.date(2026, 12, 2))
         stored = store.scalar(
             "SELECT count(*) FROM indicator_values v JOIN periods p ON p.code = v.period "
-            f"WHERE v.unit_code = '75' AND p.year = {YEAR} AND p.start_date >= DATE '{YEAR}-04-01' "
-            f"AND p.end_date <= DATE '{YEAR}-06-30'")
+            f"WHERE v.unit_code = '75' AND p.start_date >= DATE '{YEAR}-07-01' AND p.end_date <= DATE '{YEAR}-09-30'")
+        last_year = v.matrix(store, "indicator_values", YEAR - 1, dt.date(2026, 12, 2))
     finally:
         store.close()
-    q2 = grid[(grid["unit_code"] == "75") & (grid["period"] == f"{YEAR}-Q2")].iloc[0]
-    assert stored > 0 and q2["rows"] == stored
-    assert q2["state"] == "open" and q2["turn"] == "office" and bool(q2["late"])   # long past its due date
+    cell = grid.set_index(["unit_code", "period"])
+    q3 = cell.loc[("75", f"{YEAR}-Q3")]
+    assert stored > 0 and q3["rows"] == stored
+    assert q3["state"] == "open" and q3["turn"] == "office" and bool(q3["late"])   # due 20.10, still open
+    assert cell.loc[("10", f"{YEAR}-Q3"), "state"] == "submitted"                   # the first half submitted
+    assert cell.loc[("75", f"{YEAR}-Q2"), "state"] == "approved"
+    q4 = cell.loc[("75", f"{YEAR}-Q4")]
+    assert q4["state"] == "open" and not bool(q4["late"])                          # due 20.01 next year
     assert len(grid[grid["unit_kind"] == "region"]) == 20 * 4
+    # last year's quarters are approved through the year's own set
+    assert set(last_year["state"]) == {"approved"} and set(last_year["via"]) == {str(YEAR - 1)}
 
     at = open_page(PAGE, user=OFFICE, params={"year": str(YEAR)})
     assert not at.exception
     rows = _matrix(at)
     assert set(rows) == {"75"}                                  # its own region only
-    cell = rows["75"][f"{YEAR}-Q2"]
-    assert cell.startswith("○ open") and f"· {stored}" in cell and "late" in cell
+    assert rows["75"][f"{YEAR}-Q3"] == f"○ open · {stored} · late"
+    assert rows["75"][f"{YEAR}-Q2"].startswith("● approved · ")
 
 
 def test_office_submits_analyst_returns_then_approves_all_and_leadership_only_reads(db):
@@ -88,16 +95,19 @@ def test_office_submits_analyst_returns_then_approves_all_and_leadership_only_re
     store = ServingStore(db)
     try:
         datasets.transition(store, OFFICE, "75", "indicator_values", f"{YEAR}-Q3", "submit")
-        datasets.transition(store, ANALYST, "71", "indicator_values", f"{YEAR}-Q3", "submit")
+        waiting = v.matrix(store, "indicator_values", YEAR, dt.date.today())
     finally:
         store.close()
+    waiting = waiting[(waiting["period"] == f"{YEAR}-Q3") & (waiting["state"] == "submitted")]
+    assert "75" in set(waiting["unit_code"]) and len(waiting) == 11   # 10 from the demo, and Almaty
     at = open_page(PAGE, user=ANALYST, params={"year": str(YEAR)})
+    before = int(at.metric[1].value)                            # the "Approved" card
     at.selectbox(key="sub_period").set_value(f"{YEAR}-Q3").run()
-    at = _press(at, t("submissions.approve_all", "en", n=2, period=f"{YEAR}-Q3"))
+    at = _press(at, t("submissions.approve_all", "en", n=11, period=f"{YEAR}-Q3"))
     assert not at.exception
     rows = _matrix(at)
-    assert rows["75"][f"{YEAR}-Q3"].startswith("● approved") and rows["71"][f"{YEAR}-Q3"].startswith("● approved")
-    assert at.metric[1].value == "2"                            # the "Approved" card
+    assert all(rows[u][f"{YEAR}-Q3"].startswith("● approved") for u in waiting["unit_code"])
+    assert int(at.metric[1].value) == before + 11
 
     at = open_page(PAGE, user=LEADER, params={"year": str(YEAR)})
     assert not at.exception
@@ -110,4 +120,16 @@ def test_the_page_speaks_kazakh(db):
     at = open_page(PAGE, lang="kk", user=ANALYST, params={"year": str(YEAR)})
     assert not at.exception
     assert at.title[0].value == t("submissions.title", "kk")
-    assert _matrix(at)["75"][f"{YEAR}-Q1"].startswith("○ ашық")
+    assert _matrix(at)["75"][f"{YEAR}-Q3"].startswith("○ ашық")
+
+
+def test_a_quarter_closed_by_its_years_set_points_to_the_year_where_the_analyst_can_lock(db):
+    at = open_page(PAGE, user=ANALYST, params={"year": str(YEAR - 1)})
+    at.selectbox(key="sub_unit").set_value("75").run()
+    at.selectbox(key="sub_period").set_value(f"{YEAR - 1}-Q2").run()
+    assert any(c.value == t("submissions.decided_by", "en", via=str(YEAR - 1), state="approved") for c in at.caption)
+    assert not [b for b in at.button if b.label == t("submissions.lock", "en")]
+    at.selectbox(key="sub_period").set_value(str(YEAR - 1)).run()
+    at = _press(at, t("submissions.lock", "en"))
+    assert not at.exception
+    assert _matrix(at)["75"][f"{YEAR - 1}-Q2"].startswith(f"🔒 locked ({YEAR - 1})")

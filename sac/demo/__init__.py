@@ -599,6 +599,40 @@ class DemoNotEmpty(RuntimeError):
     """The store already holds data; the demo only fills an empty one."""
 
 
+def _data_sets(cur, regions: list[str], today: dt.date) -> int:
+    """The demo's approval history (issue 12): the regions' indicator facts and budget execution are locked up to
+    the year before last, approved last year, and this year approved for the quarters reported long ago; the last
+    ended quarter is submitted by about half the regions (the analyst's turn) and still open, late, for the rest.
+    Written as an analyst would have moved them, with events, so the Submissions page has a history."""
+    rows = []
+    last_year = today.year - 1
+    for kind in ("indicator_values", "budget"):
+        for unit in regions:
+            rows += [(unit, kind, str(y), "locked") for y in range(2010, last_year)]
+            rows.append((unit, kind, str(last_year), "approved"))
+    ended = [q for q in range(1, 5) if dt.date(today.year, 3 * q, 28) + dt.timedelta(days=10) < today]
+    for q in ended[:-1]:
+        rows += [(unit, "indicator_values", f"{today.year}-Q{q}", "approved") for unit in regions]
+    if ended:
+        rows += [(unit, "indicator_values", f"{today.year}-Q{ended[-1]}", "submitted")
+                 for unit in regions[: len(regions) // 2]]
+    frame = pd.DataFrame(rows, columns=["unit_code", "kind", "period", "state"])
+    cur.register("demo_sets", frame)
+    cur.execute("INSERT INTO data_sets (unit_code, kind, period, state, changed_by) "
+                "SELECT unit_code, kind, period, state, 'analyst' FROM demo_sets")
+    # the events that led there: submitted by the region's office, then approved (and locked) by the analyst
+    for action, from_state, to_state, states in (("submit", "open", "submitted", ("submitted", "approved", "locked")),
+                                                 ("approve", "submitted", "approved", ("approved", "locked")),
+                                                 ("lock", "approved", "locked", ("locked",))):
+        actor = "office" if action == "submit" else "analyst"
+        cur.execute("INSERT INTO data_set_events (unit_code, kind, period, action, from_state, to_state, actor) "
+                    f"SELECT unit_code, kind, period, ?, ?, ?, ? FROM demo_sets WHERE state IN "
+                    f"({', '.join('?' for _ in states)}) ORDER BY period, kind, unit_code",
+                    [action, from_state, to_state, actor, *states])
+    cur.unregister("demo_sets")
+    return len(frame)
+
+
 def build_demo(store, *, today: dt.date = TODAY) -> dict[str, int]:
     """Fill an empty store with the demo, in one transaction. Returns row counts by table.
 
@@ -649,6 +683,7 @@ def build_demo(store, *, today: dt.date = TODAY) -> dict[str, int]:
             counts[table] = len(df)
         for table in HIST_TABLES:
             insert(table, remap(frames[table]))
+        counts["data_sets"] = _data_sets(cur, regions["kato"].astype(str).tolist(), today)
     counts["regions"] = len(regions)
     counts["upload_batches"] = len(batches)
     return counts

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from sac import i18n
+from sac import datasets, i18n
 from sac import methodology as _methodology
 from sac.metrics import plan_fact as _pf
 from sac.metrics import ratings as _ratings
@@ -195,7 +195,22 @@ def rating_table(store, period: str | None = None, indicator_set: str = ALL, *, 
     out["band"] = band_text(out["rank_p05"], out["rank_p95"])
     out["coverage_pct"] = 100.0 * out["coverage"].astype("float64")
     out["position"] = position(out["rank"], out["rated"])
+    # issue 12: how many of a region's figures in this rating no analyst has approved yet
+    cells = _pf.plan_fact(store, r["period"].iloc[0] if len(r) else period, node_id=node)
+    cells = cells[cells["fact"].notna()]
+    cells = cells.assign(provisional=~datasets.official(store, cells))
+    counts = cells.groupby(cells["unit_code"].astype("string"))["provisional"].agg(["size", "sum"])
+    out["n_cells"] = out["unit_code"].map(counts["size"]).fillna(0).astype(int)
+    out["n_provisional"] = out["unit_code"].map(counts["sum"]).fillna(0).astype(int)
     return out
+
+
+def provisional_summary(table: pd.DataFrame) -> dict:
+    """Cells of the rating (facts in play) and how many are provisional: {'cells', 'provisional',
+    'regions'} — regions rated partly on provisional figures."""
+    rated = table[table["rated"].astype(bool)]
+    return {"cells": int(table["n_cells"].sum()), "provisional": int(table["n_provisional"].sum()),
+            "regions": int((rated["n_provisional"] > 0).sum())}
 
 
 def export_table(rated: pd.DataFrame, lang: str = i18n.DEFAULT_LANGUAGE) -> pd.DataFrame:

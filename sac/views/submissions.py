@@ -36,7 +36,7 @@ def matrix(store, kind: str, year: int, today: _dt.date, units=None) -> pd.DataF
     """One row per (unit, quarter of ``year``): unit_code, name_en/ru/kk, unit_kind, period, state, rows (figures
     of the kind in that quarter, months included; project status: the unit's running projects, shown for the
     quarter of today), due (date), late (open after its due date), turn ('office', 'analyst' or None),
-    changed_by, changed_at, comment. Units: the 20 regions and the organisations that report this kind;
+    changed_by, changed_at, comment, via (the longer period whose set decides the state, e.g. '2025', else None). Units: the 20 regions and the organisations that report this kind;
     ``units`` narrows to a reader's scope."""
     table, unit_col, period_col = _DATA[kind]
     days = current(store).config["submission"]["days_after_period"][kind]
@@ -62,11 +62,26 @@ def matrix(store, kind: str, year: int, today: _dt.date, units=None) -> pd.DataF
         counts = counts.dropna(subset=["period"])
     sets = store.df("SELECT unit_code, period, state, changed_by, changed_at, comment FROM data_sets WHERE kind = ?",
                     [kind])
+    # a set of the whole year (or any longer period) closes its quarters too: the state shown is the most closed
+    # of the quarter's own set and the sets covering it (``via``: the covering set's period, when it decides)
+    covering = store.df(
+        "SELECT d.unit_code, q.code AS period, d.state AS cover_state, d.period AS via FROM data_sets d "
+        "JOIN periods dp ON dp.code = d.period JOIN periods q ON q.kind = 'quarter' AND q.year = ? "
+        "AND q.start_date >= dp.start_date AND q.end_date <= dp.end_date AND d.period <> q.code "
+        "WHERE d.kind = ? AND d.state <> 'open'", [int(year), kind])
+    rank = {s: i for i, s in enumerate(datasets.STATES)}
+    covering = (covering.assign(_r=covering["cover_state"].map(rank)).sort_values("_r", ascending=False)
+                .drop_duplicates(["unit_code", "period"]).drop(columns="_r"))
     grid = unit_frame.merge(quarters, how="cross")
     grid = grid.merge(counts, on=["unit_code", "period"], how="left").merge(sets, on=["unit_code", "period"],
                                                                               how="left")
+    grid = grid.merge(covering, on=["unit_code", "period"], how="left")
     grid["rows"] = grid["rows"].fillna(0).astype(int)
     grid["state"] = grid["state"].fillna("open")
+    wider = grid["cover_state"].map(rank).fillna(-1) > grid["state"].map(rank)
+    grid["via"] = grid["via"].where(wider, None)
+    grid["state"] = grid["state"].mask(wider, grid["cover_state"])
+    grid = grid.drop(columns="cover_state")
     grid["due"] = [datasets.deadline(kind, e.date() if hasattr(e, "date") else e, {kind: days})
                    for e in grid["end_date"]]
     grid["late"] = (grid["state"] == "open") & (grid["due"] < today)
