@@ -56,18 +56,21 @@ def last(store) -> dict:
 # -- sign in as each role; what it sees and what it is refused -------------------------------------------
 EXPECTED_PAGES = {
     "admin": {"situation_room", "rating", "region", "indicators", "budget", "projects", "data_quality", "upload",
-              "methodology", "audit", "users"},
+              "submissions", "boards", "methodology", "audit", "users"},
     "analyst": {"situation_room", "rating", "region", "indicators", "budget", "projects", "data_quality", "upload",
-                "methodology"},
-    "leadership": {"situation_room", "rating", "region", "indicators", "budget", "projects", "methodology"},
+                "submissions", "boards", "methodology"},
+    "leadership": {"situation_room", "rating", "region", "indicators", "budget", "projects", "submissions", "boards",
+                   "methodology"},
     "office": {"situation_room", "rating", "region", "indicators", "budget", "projects", "data_quality", "upload",
-               "methodology"},
+               "submissions", "methodology"},
 }
 REFUSED = {
     "admin": set(),
-    "analyst": {"manage_users", "view_audit"},
-    "leadership": {"upload", "rollback", "change_methodology", "manage_users", "view_audit"},
-    "office": {"rollback", "change_methodology", "manage_users", "view_audit"},
+    "analyst": {"manage_users", "view_audit", "unlock_data"},
+    "leadership": {"upload", "rollback", "change_methodology", "manage_users", "view_audit", "submit_data",
+                   "approve_data", "unlock_data", "build_board"},
+    "office": {"rollback", "change_methodology", "manage_users", "view_audit", "approve_data", "unlock_data",
+               "build_board"},
 }
 
 

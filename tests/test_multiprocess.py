@@ -33,6 +33,8 @@ from pathlib import Path
 import pytest
 from browser import ARTIFACTS, CHROMIUM_ARGS, ROOT, chromium_path, free_port, streamlit_server
 
+from sac import datasets
+from sac.auth import User
 from sac.balancer import COOKIE, HEAD_LIMIT, Balancer
 from sac.i18n import fmt_number, t
 
@@ -140,6 +142,9 @@ def test_a_commit_through_one_process_is_read_on_both(two_processes, db, tmp_pat
 
         with Store(db) as store:   # the servers hold the file only while they write
             token = tokens.create_token(store, "test", "multiprocess-svc", "analyst")
+            # the demo's 2025 is approved (issue 12): an admin reopens Astana's year for the corrected facts
+            datasets.transition(store, User("admin", "Admin", "admin"), "71", "indicator_values", PERIOD,
+                                "unlock", "corrected facts follow")
         request = urllib.request.Request(
             f"{a}/api/v1/uploads?kind=indicator_values&dry_run=false&filename=astana.csv",
             data=COMMIT_CSV.encode("utf-8"), method="POST",
