@@ -368,3 +368,15 @@ def test_cli_builds_and_exports_while_the_app_serves(demo_db_path, tmp_path):
         assert missing.returncode == 4 and "no goal-map node" in missing.stderr
     finally:
         app.close()
+
+
+def test_a_regional_plan_reports_its_region_and_a_node_without_indicators_still_builds(built):
+    s, _ = built
+    almaty = boards.build(s, "P-ALMATY", WEEK, "en", built_by="test", today=TODAY)
+    text = flat(pdf_text(boards.get_board(s, almaty["board_id"])["pdf"]))
+    assert "Plan-fact of Almaty for 2025" in text
+    after = body(text, SECTIONS["en"])
+    assert "Turkistan Region" not in after[after.find("3. Key national indicators"):]     # only Almaty's cells
+    empty = boards.build(s, "GP-KINDER", WEEK, "en", built_by="test", today=TODAY)
+    text = flat(pdf_text(boards.get_board(s, empty["board_id"])["pdf"]))
+    assert "No indicator is attached to this node." in text and "5. " not in text.split("Contents")[1][:200]

@@ -256,7 +256,7 @@ class Context:
         c = self.cells
         keep = s.keep(c["indicator_id"], s.indicators)
         if s.region is not None:
-            keep &= (c["unit_code"].astype(str) == s.region).to_numpy(bool)
+            keep = keep & (c["unit_code"].astype(str) == s.region).to_numpy(bool)
         return c[keep].reset_index(drop=True)
 
     def node_decisions(self, s: Scope) -> pd.DataFrame:
@@ -272,7 +272,7 @@ class Context:
             keep |= sel & s.keep(subj, universe)
         if s.region is not None:   # a regional plan: its region's items only
             in_region = d["regions"].map(lambda rs: not rs or s.region in [str(x) for x in rs]).to_numpy(bool)
-            keep &= in_region
+            keep = keep & in_region
         return needed.rank(d[keep].reset_index(drop=True))
 
     def node_projects(self, s: Scope) -> pd.DataFrame:
