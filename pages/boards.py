@@ -57,6 +57,7 @@ if can(user, "build_board"):
             row = boards.build(store, node, week, board_lang, built_by=user.username)
         st.session_state["board_selected"] = row["board_id"]
         st.session_state["board_archive_node"] = "all"
+        st.session_state["board_archive_week"] = "all"
         st.success(tr("boards.built", id=row["board_id"], revision=row["revision"], node=plain[node], week=week),
                    icon=":material/check_circle:")
 
@@ -68,9 +69,16 @@ with_boards = ["all"] + [n for n in labels if n in set(every["node_id"])]
 archive_labels = {"all": tr("boards.archive_all"), **labels}
 if st.session_state.get("board_archive_node") not in with_boards:
     st.session_state["board_archive_node"] = "all"
-f1, _ = st.columns([2, 3])
+f1, f2, _ = st.columns([2, 1, 2])
 which = f1.selectbox(tr("boards.archive_node"), with_boards, format_func=archive_labels.get, key="board_archive_node")
 shown = every if which == "all" else every[every["node_id"] == which]
+week_options = ["all"] + sorted(set(shown["week"]), reverse=True)
+if st.session_state.get("board_archive_week") not in week_options:
+    st.session_state["board_archive_week"] = "all"
+which_week = f2.selectbox(tr("boards.archive_week"), week_options, key="board_archive_week",
+                          format_func=lambda w: tr("boards.archive_all_weeks") if w == "all" else w)
+if which_week != "all":
+    shown = shown[shown["week"] == which_week]
 if shown.empty:
     st.info(tr("boards.archive_empty"), icon=":material/inbox:")
     st.stop()
