@@ -123,8 +123,10 @@ def test_leadership_board_has_its_sections_in_order_and_the_figures_that_must_be
     assert all(w >= 0 for w in where), dict(zip(SECTIONS[lang], where, strict=True))
     assert where == sorted(where)
     assert WEEK in text
-    version = {"en": "Data version 5 · methodology version 1", "ru": "Версия данных 5 · версия методики 1",
-               "kk": "Деректер нұсқасы 5 · әдістеме нұсқасы 1"}[lang]
+    data, method = row["data_version"], row["methodology_version"]
+    version = {"en": f"Data version {data} · methodology version {method}",
+               "ru": f"Версия данных {data} · версия методики {method}",
+               "kk": f"Деректер нұсқасы {data} · әдістеме нұсқасы {method}"}[lang]
     assert version in text
     red = {"en": "Consumer price inflation: red in 18 regions", "ru": "красная зона в 18 регионах",
            "kk": "18 өңірде қызыл аймақ"}[lang]
@@ -253,7 +255,7 @@ def test_week_over_week_lists_the_indicator_that_turned_red(planted):
 
 
 def test_xlsx_has_the_sections_as_sheets_and_a_hostile_name_stays_text(planted):
-    s, _, second, _ = planted
+    s, first, second, _ = planted
     wb = openpyxl.load_workbook(io.BytesIO(boards.get_board(s, second["board_id"])["xlsx"]))
     assert wb.sheetnames[0] == "Board"
     titles = [t.split(". ", 1)[1] for t in SECTIONS["en"]]
@@ -266,7 +268,9 @@ def test_xlsx_has_the_sections_as_sheets_and_a_hostile_name_stays_text(planted):
     for c in hostile:
         assert c.data_type == "s" and not c.value.startswith("=")
     about = {r[0].value: r[1].value for r in wb["Board"].iter_rows(max_col=2)}
-    assert about["Week"].startswith(WEEK) and about["Versions"] == "data 6, methodology 1"
+    versions = f"data {second['data_version']}, methodology {second['methodology_version']}"
+    assert about["Week"].startswith(WEEK) and about["Versions"] == versions
+    assert second["data_version"] == s.data_version() == first["data_version"] + 1   # the planted commit
     numbers = [c.value for ws in wb.worksheets[1:] for row in ws.iter_rows() for c in row
                if isinstance(c.value, int | float) and not isinstance(c.value, bool)]
     assert numbers, "figures stay numbers"
