@@ -123,10 +123,10 @@ def test_leadership_board_has_its_sections_in_order_and_the_figures_that_must_be
     assert all(w >= 0 for w in where), dict(zip(SECTIONS[lang], where, strict=True))
     assert where == sorted(where)
     assert WEEK in text
-    data, method = row["data_version"], row["methodology_version"]
-    version = {"en": f"Data version {data} · methodology version {method}",
-               "ru": f"Версия данных {data} · версия методики {method}",
-               "kk": f"Деректер нұсқасы {data} · әдістеме нұсқасы {method}"}[lang]
+    dv, mv = row["data_version"], row["methodology_version"]
+    version = {"en": f"Data version {dv} · methodology version {mv}",
+               "ru": f"Версия данных {dv} · версия методики {mv}",
+               "kk": f"Деректер нұсқасы {dv} · әдістеме нұсқасы {mv}"}[lang]
     assert version in text
     red = {"en": "Consumer price inflation: red in 18 regions", "ru": "красная зона в 18 регионах",
            "kk": "18 өңірде қызыл аймақ"}[lang]
