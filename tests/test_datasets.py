@@ -181,3 +181,30 @@ def test_the_rating_counts_provisional_figures_and_marks_ranks_resting_on_them(s
     almaty = store.scalar("SELECT name_en FROM regions WHERE kato = '75'")
     assert ranks[almaty].endswith(" ◐")
     assert not ranks.drop(index=almaty).str.contains("◐").any()
+
+
+def test_the_rating_export_and_the_board_say_which_figures_are_approved(store):
+    import datetime as dt
+    import io
+
+    from pypdf import PdfReader
+
+    from sac import boards
+    from sac.views import rating as rating_views
+
+    def board_text() -> str:
+        row = boards.build(store, boards.LEADERSHIP, "2026-W48", "en", built_by="test", today=dt.date(2026, 11, 23))
+        pdf = boards.get_board(store, row["board_id"])["pdf"]
+        return " ".join(" ".join((p.extract_text() or "").split()) for p in PdfReader(io.BytesIO(pdf)).pages)
+
+    assert "figures in this rating are approved (Submissions)." in board_text()
+    table = rating_views.rating_table(store, "2025")
+    assert "Provisional figures" not in rating_views.export_table(table[table["rated"]], "en").columns
+    datasets.transition(store, ADMIN, "75", "indicator_values", "2025", "unlock", "Almaty re-sends Q4")
+    table = rating_views.rating_table(store, "2025")
+    export = rating_views.export_table(table[table["rated"]], "en").set_index("Region")
+    almaty = store.scalar("SELECT name_en FROM regions WHERE kato = '75'")
+    assert export.loc[almaty, "Provisional figures"] == table.set_index("unit_code").loc["75", "n_provisional"] > 0
+    assert (export.drop(index=almaty)["Provisional figures"] == 0).all()
+    n = int(table["n_provisional"].sum())
+    assert f"Provisional: {n} of the " in board_text()

@@ -527,6 +527,10 @@ def _rating_section(ctx: Context, s: Scope, lang: str) -> Section | None:
     prev = rating_views.previous_period(ctx.store, ctx.period)
     sec.blocks.append(Text(tr("rating_intro", period=ctx.period, previous=prev or "—",
                               n=fmt_number(len(rated), lang))))
+    prov = rating_views.provisional_summary(rating)   # issue 12: which figures are approved
+    sec.blocks.append(Text(tr("rating_provisional", n=fmt_number(prov["provisional"], lang),
+                              total=fmt_number(prov["cells"], lang), regions=fmt_number(prov["regions"], lang))
+                           if prov["provisional"] else tr("rating_all_approved", total=fmt_number(prov["cells"], lang))))
     name = f"name_{lang}"
     arrows = rating_views.movement_arrow(rated["movement"], rated["rank_prev"], rated["territory_change"], lang)
     sec.blocks.append(Bars("rating_scores", tr("chart_rating"), [

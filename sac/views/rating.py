@@ -245,6 +245,9 @@ def export_table(rated: pd.DataFrame, lang: str = i18n.DEFAULT_LANGUAGE) -> pd.D
     })
     if change.isin(TERRITORY_CHANGES).any():
         out[h("territory")] = territory.to_numpy(dtype=object)
+    # issue 12: a rank that rests partly on figures no analyst has approved says how many (no column when none)
+    if "n_provisional" in rated and (rated["n_provisional"] > 0).any():
+        out[h("provisional")] = pd.array(rated["n_provisional"], dtype="Int64")
     return out
 
 
