@@ -3,6 +3,7 @@ PY      := .venv/bin/python
 PIP     := .venv/bin/pip
 DB      ?= data/sac.duckdb
 PORT    ?= 8501
+TEST_WORKERS ?= 2
 WORKERS ?= 2
 
 .PHONY: run serve test venv demo lint bench clean
@@ -34,7 +35,7 @@ lint: venv
 	$(PY) -m ruff check sac pages tests bench app.py
 
 test: venv lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile
 
 bench: venv
 	$(PY) bench/run.py
