@@ -281,6 +281,24 @@ def _prune_snapshots(d: Path, keep: str) -> None:
                 pass   # still open (Windows) or already gone: the next publish tries again
 
 
+@contextmanager
+def _transaction(con: duckdb.DuckDBPyConnection, data: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+    """One transaction on a cursor of ``con``: committed (with ``data_version`` bumped when ``data``) if the block
+    ends normally, rolled back if it raises."""
+    cur = con.cursor()
+    cur.execute("BEGIN TRANSACTION")
+    try:
+        yield cur
+        if data:
+            cur.execute("UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) WHERE key = 'data_version'")
+        cur.execute("COMMIT")
+    except BaseException:
+        cur.execute("ROLLBACK")
+        raise
+    finally:
+        cur.close()
+
+
 _open_stores: weakref.WeakSet = weakref.WeakSet()
 
 
@@ -364,21 +382,8 @@ class Store:
         if self.read_only:
             raise PermissionError(f"{self.path} is open read-only")
         with self._write_lock:
-            cur = self._con.cursor()
-            cur.execute("BEGIN TRANSACTION")
-            try:
+            with _transaction(self._con, data) as cur:
                 yield cur
-                if data:
-                    cur.execute(
-                        "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
-                        "WHERE key = 'data_version'"
-                    )
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            finally:
-                cur.close()
             if self.publish:
                 self._publish()
 
@@ -513,21 +518,8 @@ class ServingStore(Store):
         if self._closed:
             raise RuntimeError(f"the store of {self.path} is closed")
         with self._write_lock, self._writing() as con:
-            cur = con.cursor()
-            cur.execute("BEGIN TRANSACTION")
-            try:
+            with _transaction(con, data) as cur:
                 yield cur
-                if data:
-                    cur.execute(
-                        "UPDATE meta SET value = CAST(CAST(value AS BIGINT) + 1 AS VARCHAR) "
-                        "WHERE key = 'data_version'"
-                    )
-                cur.execute("COMMIT")
-            except BaseException:
-                cur.execute("ROLLBACK")
-                raise
-            finally:
-                cur.close()
             self._checkpoint_close_publish(con)
 
     # -- reading -----------------------------------------------------------

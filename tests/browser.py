@@ -97,6 +97,13 @@ def wait_idle(page, timeout: float = 30_000) -> None:
     page.wait_for_selector("[data-testid='stApp'][data-test-script-state='notRunning']", timeout=timeout)
 
 
+def metric_values(page) -> dict[str, str]:
+    """The page's st.metric cards as {label: value}, as the reader sees them."""
+    metrics = page.locator("[data-testid='stMetric']")
+    return dict(zip(metrics.locator("[data-testid='stMetricLabel']").all_inner_texts(),
+                    metrics.locator("[data-testid='stMetricValue']").all_inner_texts(), strict=True))
+
+
 def screenshot(page, name: str) -> Path:
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"

@@ -14,7 +14,7 @@ import shutil
 from urllib.parse import quote
 
 import pytest
-from browser import browser_page, screenshot, streamlit_server, wait_idle
+from browser import browser_page, metric_values, screenshot, streamlit_server, wait_idle
 
 from sac.i18n import t
 from sac.pages_registry import PAGES
@@ -132,9 +132,7 @@ def test_analyst_journey(server, tmp_path):
         page.get_by_role("button", name=t("upload.commit", "en")).wait_for()
         wait_idle(page)
         screenshot(page, "en-upload-summary")
-        metrics = page.locator("[data-testid='stMetric']")
-        summary = dict(zip(metrics.locator("[data-testid='stMetricLabel']").all_inner_texts(),
-                           metrics.locator("[data-testid='stMetricValue']").all_inner_texts(), strict=True))
+        summary = metric_values(page)
         assert summary[t("upload.count_inserted", "en")] == "1"
         assert summary[t("upload.count_rejected", "en")] == "0"
         page.get_by_role("button", name=t("upload.commit", "en")).click()

@@ -7,7 +7,7 @@ from __future__ import annotations
 import shutil
 
 import pytest
-from browser import browser_page, screenshot, streamlit_server, wait_idle
+from browser import browser_page, metric_values, screenshot, streamlit_server, wait_idle
 from test_e2e_browser import choose, shot_on_failure, sign_in
 
 from sac.i18n import t
@@ -64,9 +64,7 @@ def test_office_submits_analyst_approves_and_the_next_upload_is_refused(server, 
         office.locator("[data-testid='stMetric']").first.wait_for()
         wait_idle(office)
         screenshot(office, "submissions-office-upload-refused")
-        metrics = office.locator("[data-testid='stMetric']")
-        summary = dict(zip(metrics.locator("[data-testid='stMetricLabel']").all_inner_texts(),
-                           metrics.locator("[data-testid='stMetricValue']").all_inner_texts(), strict=True))
+        summary = metric_values(office)
         assert summary[t("upload.count_rejected", "en")] == "1"
         assert "75 · 2026-Q3: approved" in office.locator("[data-testid='stMain']").text_content()
         commit = office.get_by_role("button", name=t("upload.commit", "en"))
