@@ -12,6 +12,7 @@ Exit codes scripts can rely on:
 from __future__ import annotations
 
 import argparse
+import getpass
 import importlib
 import sys
 
@@ -21,6 +22,15 @@ EXIT_OK, EXIT_REJECTED, EXIT_USAGE, EXIT_BUSY, EXIT_NOT_FOUND = 0, 1, 2, 3, 4
 
 # Modules under sac/commands that contribute sub-commands, in help order.
 COMMAND_MODULES = ("demo", "ingest", "published", "users", "methodology", "aliases", "serve", "board")
+
+
+def cli_actor() -> str:
+    """Who a command acts as when no ``--user`` is given: ``cli:<os user>`` (``cli:unknown`` in containers that
+    have no user name); audited like a person's name."""
+    try:
+        return f"cli:{getpass.getuser()}"
+    except Exception:
+        return "cli:unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,19 +12,11 @@ id, a package alias to remove); 2 usage; 3 database busy; 4 no such admin alias.
 from __future__ import annotations
 
 import csv
-import getpass
 import sys
 
-from sac.cli import EXIT_NOT_FOUND, EXIT_OK, EXIT_REJECTED
+from sac.cli import EXIT_NOT_FOUND, EXIT_OK, EXIT_REJECTED, cli_actor
 from sac.ingest import units
 from sac.store import Store
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no user name in some containers
-        return "cli:unknown"
 
 
 def _fail(e: units.AliasError) -> int:
@@ -62,7 +54,7 @@ def cmd_list(args) -> int:
 def cmd_add(args) -> int:
     with Store() as store:
         try:
-            status = units.add_alias(store, _actor(), args.alias, args.kato, note=args.note)
+            status = units.add_alias(store, cli_actor(), args.alias, args.kato, note=args.note)
         except units.AliasError as e:
             return _fail(e)
     key = units.alias_key(args.alias)
@@ -77,7 +69,7 @@ def cmd_add(args) -> int:
 def cmd_remove(args) -> int:
     with Store() as store:
         try:
-            removed = units.remove_alias(store, _actor(), args.alias)
+            removed = units.remove_alias(store, cli_actor(), args.alias)
         except units.AliasError as e:
             return _fail(e)
     print("removed " + ", ".join(repr(w) for w in removed))

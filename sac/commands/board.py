@@ -13,22 +13,14 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import getpass
 import sys
 from pathlib import Path
 
 from sac import boards
 from sac.boards import weeks
-from sac.cli import EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE
+from sac.cli import EXIT_NOT_FOUND, EXIT_OK, EXIT_USAGE, cli_actor
 from sac.i18n import LANGUAGES
 from sac.store import Store
-
-
-def _default_user() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no user name in some containers
-        return "cli:unknown"
 
 
 def register(subparsers) -> None:
@@ -65,7 +57,7 @@ def _build(args: argparse.Namespace) -> int:
         print(f"error: {e}", file=sys.stderr)
         return EXIT_USAGE
     langs = list(LANGUAGES) if args.lang == "all" else [args.lang]
-    user = args.user or _default_user()
+    user = args.user or cli_actor()
     with Store() as s:
         if args.all:
             nodes = boards.board_nodes(s)["node_id"].tolist()
@@ -91,7 +83,7 @@ def _export(args: argparse.Namespace) -> int:
     if args.pdf is None and args.xlsx is None:
         print("error: give --pdf FILE and/or --xlsx FILE", file=sys.stderr)
         return EXIT_USAGE
-    user = args.user or _default_user()
+    user = args.user or cli_actor()
     with Store() as s:
         try:
             row = boards.get_board(s, args.board_id)

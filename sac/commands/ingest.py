@@ -8,25 +8,18 @@ Exit codes (sac/cli.py): 0 done; 1 rejected (validation errors or a refused roll
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 from pathlib import Path
 
 import pandas as pd
 
-from sac.cli import EXIT_NOT_FOUND, EXIT_OK, EXIT_REJECTED, EXIT_USAGE
+from sac.cli import EXIT_NOT_FOUND, EXIT_OK, EXIT_REJECTED, EXIT_USAGE, cli_actor
 from sac.ingest import KINDS, BatchNotFound, ImportReport, RollbackRefused, batches, import_file, rollback
 from sac.ingest.templates import write_templates
 from sac.store import Store
 
 MAX_PRINTED_PROBLEMS = 50
 
-
-def _default_user() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no user name in some containers
-        return "cli:unknown"
 
 
 def register(subparsers) -> None:
@@ -79,7 +72,7 @@ def _import(args: argparse.Namespace) -> int:
         print(f"error: no such file {args.file}", file=sys.stderr)
         return EXIT_NOT_FOUND
     with Store() as s:
-        rep = import_file(s, args.file, args.kind, sheet=args.sheet, user=args.user or _default_user(),
+        rep = import_file(s, args.file, args.kind, sheet=args.sheet, user=args.user or cli_actor(),
                           dry_run=args.dry_run, force=args.force)
     # Reported only now: the store is closed (checkpointed into the file) and the next process may open it.
     print(format_report(rep))
@@ -103,7 +96,7 @@ def _batches(args: argparse.Namespace) -> int:
 def _rollback(args: argparse.Namespace) -> int:
     with Store() as s:
         try:
-            res = rollback(s, args.batch_id, user=args.user or _default_user())
+            res = rollback(s, args.batch_id, user=args.user or cli_actor())
         except BatchNotFound as e:
             print(f"error: {e}", file=sys.stderr)
             return EXIT_NOT_FOUND

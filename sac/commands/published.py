@@ -11,8 +11,8 @@ import argparse
 import sys
 from pathlib import Path
 
-from sac.cli import EXIT_NOT_FOUND, EXIT_OK, EXIT_REJECTED, EXIT_USAGE
-from sac.commands.ingest import _default_user, format_report
+from sac.cli import EXIT_NOT_FOUND, EXIT_OK, EXIT_REJECTED, EXIT_USAGE, cli_actor
+from sac.commands.ingest import format_report
 from sac.ingest import profiles, wide
 from sac.ingest.readers import FileProblem
 from sac.store import Store
@@ -83,14 +83,14 @@ def _import_table(args: argparse.Namespace) -> int:
             return EXIT_USAGE
         try:
             w = wide.import_wide(s, args.file, indicator, sheet=sheet, block=block, source_document=document,
-                                 user=args.user or _default_user(), dry_run=args.dry_run, force=args.force)
+                                 user=args.user or cli_actor(), dry_run=args.dry_run, force=args.force)
         except FileProblem as e:
             print(f"REJECTED (nothing written): {e}", file=sys.stderr)
             return EXIT_REJECTED
         print(describe(w))
         print(format_report(w.report))
         if args.save_profile and w.report.status == "committed":
-            profiles.save(s, args.user or _default_user(), args.save_profile, indicator, w.layout, sheet=sheet,
+            profiles.save(s, args.user or cli_actor(), args.save_profile, indicator, w.layout, sheet=sheet,
                           block=block, source_document=document)
             print(f"profile {args.save_profile!r} saved")
     rep = w.report

@@ -10,22 +10,14 @@ history): ``--password-stdin`` reads one line, otherwise one is generated and pr
 from __future__ import annotations
 
 import argparse
-import getpass
 import sys
 
 from sac.api import tokens as tok
 from sac.auth import ROLES
 from sac.auth import accounts as acc
-from sac.cli import EXIT_NOT_FOUND, EXIT_OK, EXIT_REJECTED
+from sac.cli import EXIT_NOT_FOUND, EXIT_OK, EXIT_REJECTED, cli_actor
 from sac.i18n import LANGUAGES
 from sac.store import Store
-
-
-def _actor() -> str:
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:
-        return "cli:unknown"
 
 
 def _password_from_stdin(args) -> str | None:
@@ -42,7 +34,7 @@ def _fail(e: acc.AccountError) -> int:
 def cmd_add(args) -> int:
     with Store() as store:
         try:
-            password = acc.add_user(store, _actor(), args.username, args.role, _password_from_stdin(args),
+            password = acc.add_user(store, cli_actor(), args.username, args.role, _password_from_stdin(args),
                                     display_name=args.name, units=args.unit or (), language=args.language)
         except acc.AccountError as e:
             return _fail(e)
@@ -71,7 +63,7 @@ def cmd_list(args) -> int:
 def cmd_disable(args) -> int:
     with Store() as store:
         try:
-            acc.update_user(store, _actor(), args.username, disabled=True)
+            acc.update_user(store, cli_actor(), args.username, disabled=True)
         except acc.AccountError as e:
             return _fail(e)
     print(f"disabled {acc.normalise_username(args.username)}")
@@ -81,7 +73,7 @@ def cmd_disable(args) -> int:
 def cmd_enable(args) -> int:
     with Store() as store:
         try:
-            acc.update_user(store, _actor(), args.username, disabled=False)
+            acc.update_user(store, cli_actor(), args.username, disabled=False)
         except acc.AccountError as e:
             return _fail(e)
     print(f"enabled {acc.normalise_username(args.username)}")
@@ -91,7 +83,7 @@ def cmd_enable(args) -> int:
 def cmd_reset(args) -> int:
     with Store() as store:
         try:
-            password = acc.reset_password(store, _actor(), args.username, _password_from_stdin(args))
+            password = acc.reset_password(store, cli_actor(), args.username, _password_from_stdin(args))
         except acc.AccountError as e:
             return _fail(e)
     name = acc.normalise_username(args.username)
@@ -112,7 +104,7 @@ def cmd_token_create(args) -> int:
     expires = None if args.no_expiry else args.expires_days
     with Store() as store:
         try:
-            token = tok.create_token(store, _actor(), args.name, args.role, units, expires_days=expires)
+            token = tok.create_token(store, cli_actor(), args.name, args.role, units, expires_days=expires)
             until = tok.expires_at(store, args.name)
         except tok.TokenError as e:
             return _token_fail(e)
@@ -140,7 +132,7 @@ def cmd_token_list(args) -> int:
 def cmd_token_revoke(args) -> int:
     with Store() as store:
         try:
-            tok.revoke_token(store, _actor(), args.name)
+            tok.revoke_token(store, cli_actor(), args.name)
         except tok.TokenError as e:
             return _token_fail(e)
     print(f"revoked token {tok.normalise_name(args.name)}")
